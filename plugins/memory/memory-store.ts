@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type PutOptions, type ListOptions, type ObjectInfo } from '../../src/engine/object-store.js';
+import { closedStoreError } from '../../src/engine/closed-store-error.js';
+
+/**
+ * Objects in a Map: for tests and the engine-overhead benchmark. Bodies are copied on the way in
+ * and out, so callers may reuse their buffers (the ObjectStore contract).
+ */
+export class MemoryStore implements ObjectStore {
+  readonly kind = 'memory';
+  readonly supports = { conditionalPut: true, metadata: true };
+  private readonly objects = new Map<string, StoredObject>();
+  private closed = false;
+
+  constructor(readonly description = 'memory://') {}
+
+  async open(): Promise<void> {
+    this.check();
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    this.check();
+    const object = this.objects.get(key);
+    return object ? { ...object, metadata: { ...object.metadata }, body: Buffer.from(object.body) } : null;
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    this.check();
+    const object = this.objects.get(key);
+    if (!object) return null;
+    const { body: _body, ...info } = object;
+    return { ...info, metadata: { ...info.metadata } };
+  }
+
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
+    this.check();
+    if (options.ifNoneMatch === '*' && this.objects.has(key)) throw new PreconditionFailedError(key);
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    this.objects.set(key, {
+      body: Buffer.from(body),
+      etag,
+      size: body.length,
+      metadata: { ...options.metadata },
+      ...(options.contentEncoding === undefined ? {} : { contentEncoding: options.contentEncoding }),
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+    });
+    return { etag };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check();
+    this.objects.delete(key);
+  }
+
+  async *list(options: ListOptions = {}): AsyncIterable<string> {
+    this.check();
+    const keys = [...this.objects.keys()]
+      .filter((key) => key.startsWith(options.prefix ?? '') && (options.startAfter === undefined || key > options.startAfter))
+      .sort();
+    yield* keys;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw closedStoreError(this.kind);
+  }
+}

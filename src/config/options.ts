@@ -1,0 +1,191 @@
+import { parseSize, formatSize } from './parse-size.js';
+
+/**
+ * OPTION_TABLE is the single source of truth for every option: flag parsing (the C tool's names,
+ * `--name=value`, `-o name=value`), the `defineConfig` types, `--help`, and `docs/config.md` all
+ * derive from it, and a test fails when they drift.
+ */
+export type OptionGroup = 'volume' | 'store' | 's3' | 'fuse' | 'general';
+
+interface OptionBase<T> {
+  /** The flag name, as the C s3backer spells it (without `--`). */
+  flag: string;
+  group: OptionGroup;
+  /** One line for `--help` and docs/config.md. */
+  doc: string;
+  default?: T;
+  /** Shown in help and docs instead of the default when the default is computed. */
+  defaultText?: string;
+  /** Only on the command line (not a config-file key), e.g. `--help`. */
+  cliOnly?: boolean;
+  /** Extra single-letter or legacy spellings. */
+  aliases?: readonly string[];
+  /** Value placeholder for help text. */
+  metavar?: string;
+  /** Returns an error message for a bad value. */
+  validate?: (value: T) => string | undefined;
+}
+export interface BooleanOption extends OptionBase<boolean> { type: 'boolean' }
+export interface StringOption extends OptionBase<string> { type: 'string' }
+export interface IntegerOption extends OptionBase<number> { type: 'integer'; min?: number; max?: number }
+export interface SizeOption extends OptionBase<number> { type: 'size' }
+export interface OctalOption extends OptionBase<number> { type: 'octal' }
+export interface EnumOption<V extends string = string> extends OptionBase<V> { type: 'enum'; values: readonly V[] }
+export type OptionSpec = BooleanOption | StringOption | IntegerOption | SizeOption | OctalOption | EnumOption;
+
+const noSlash = (what: string) => (value: string) => (value.includes('/') ? `${what} may not contain "/"` : undefined);
+
+export const STORE_KINDS = ['s3', 'dir', 'memory'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export const OPTION_TABLE = {
+  // --- the volume ---
+  size: { flag: 'size', type: 'size', group: 'volume', metavar: 'SIZE', defaultText: 'auto-detected from block 0',
+    doc: 'Size of the disk file, e.g. 100g; a multiple of the block size. Required when auto-detection finds nothing.' },
+  blockSize: { flag: 'blockSize', type: 'size', group: 'volume', metavar: 'SIZE', defaultText: 'auto-detected, else 4k',
+    doc: 'Size of one block (one object): a power of two from 512 to 1g.' },
+  prefix: { flag: 'prefix', type: 'string', group: 'volume', default: '', metavar: 'STRING',
+    doc: 'Prefix of every object name, used exactly as given (`bucket/subdir` on the command line means `--prefix=subdir/`).' },
+  blockHashPrefix: { flag: 'blockHashPrefix', type: 'boolean', group: 'volume', default: false,
+    doc: 'Put the C tool\'s `%08x-` hash in front of each block number, spreading keys over S3 partitions.' },
+  force: { flag: 'force', type: 'boolean', group: 'volume', default: false,
+    doc: 'Mount despite a size mismatch or a set mounted flag (the other mount may still be writing!).' },
+  noAutoDetect: { flag: 'noAutoDetect', type: 'boolean', group: 'volume', default: false,
+    doc: 'Do not read the size and block size from block 0; `--size` is then required.' },
+  readOnly: { flag: 'readOnly', type: 'boolean', group: 'volume', default: false,
+    doc: 'Refuse writes (EROFS); the disk file gets mode 0400 and the mounted flag is only checked, never written.' },
+  erase: { flag: 'erase', type: 'boolean', group: 'volume', default: false, cliOnly: true,
+    doc: 'Delete every block of the volume and its mounted flag, then exit (asks for confirmation unless `--force`).' },
+  resetMountedFlag: { flag: 'reset-mounted-flag', type: 'boolean', group: 'volume', default: false, cliOnly: true,
+    doc: 'Clear the volume\'s mounted flag (after a crash), then exit.' },
+
+  // --- which store ---
+  store: { flag: 'store', type: 'enum', group: 'store', values: STORE_KINDS, default: 's3',
+    doc: 'Where blocks live: `s3` (the bucket), `dir` (a local directory, one file per block) or `memory` (lost at exit; for tests and benchmarks).' },
+  test: { flag: 'test', type: 'boolean', group: 'store', default: false,
+    doc: 'The C tool\'s local-directory mode: the same as `--store=dir`; the bucket argument is the directory.' },
+
+  // --- S3 ---
+  baseURL: { flag: 'baseURL', type: 'string', group: 's3', metavar: 'URL', defaultText: 'https://s3.amazonaws.com/ (or the region\'s endpoint)',
+    doc: 'S3 endpoint, e.g. http://127.0.0.1:4568/; must start with http:// or https://.',
+    validate: (v: string) => (/^https?:\/\/[^/]+/i.test(v) ? undefined : 'must start with http:// or https:// and name a host') },
+  region: { flag: 'region', type: 'string', group: 's3', default: 'us-east-1', metavar: 'REGION',
+    doc: 'S3 region for request signing (and the default endpoint).' },
+  vhost: { flag: 'vhost', type: 'boolean', group: 's3', defaultText: 'off for --baseURL, on with a --region other than us-east-1',
+    doc: 'Virtual-hosted-style requests (bucket in the host name); `--no-vhost` forces path style.' },
+  ssl: { flag: 'ssl', type: 'boolean', group: 's3', default: false,
+    doc: 'Use https for the default endpoint; an explicit --baseURL must then be https too.' },
+  accessId: { flag: 'accessId', type: 'string', group: 's3', metavar: 'ID', defaultText: 'from --accessFile, else the AWS SDK chain',
+    doc: 'Access key ID. An empty value (`--accessId=`) means anonymous requests (public buckets, with --readOnly).' },
+  accessKey: { flag: 'accessKey', type: 'string', group: 's3', metavar: 'KEY', defaultText: 'from --accessFile or --accessKeyEnv',
+    doc: 'Secret access key.' },
+  accessFile: { flag: 'accessFile', type: 'string', group: 's3', metavar: 'FILE', defaultText: '~/.s3backer_passwd',
+    doc: 'File of `accessID:accessKey` lines; the first entry is used, or the one matching --accessId.' },
+  accessKeyEnv: { flag: 'accessKeyEnv', type: 'string', group: 's3', metavar: 'VAR',
+    doc: 'Name of the environment variable holding the secret access key.' },
+  accessType: { flag: 'accessType', type: 'enum', group: 's3', default: 'private', values: ['private', 'public-read', 'public-read-write', 'authenticated-read'],
+    doc: 'Canned ACL (`x-amz-acl`) sent with every PUT.' },
+  timeout: { flag: 'timeout', type: 'integer', group: 's3', default: 30, min: 1, metavar: 'SECONDS',
+    doc: 'Time limit for one HTTP attempt, connection included.' },
+  initialRetryPause: { flag: 'initialRetryPause', type: 'integer', group: 's3', default: 200, min: 0, metavar: 'MS',
+    doc: 'First pause before retrying a failed request; doubles after each try.' },
+  maxRetryPause: { flag: 'maxRetryPause', type: 'integer', group: 's3', default: 30000, min: 0, metavar: 'MS',
+    doc: 'Total pause budget across the retries of one request; then the error is reported.' },
+
+  // --- the FUSE directory ---
+  filename: { flag: 'filename', type: 'string', group: 'fuse', default: 'file', metavar: 'NAME',
+    doc: 'Name of the disk file in the mount point.', validate: noSlash('--filename') },
+  fileMode: { flag: 'fileMode', type: 'octal', group: 'fuse', metavar: 'MODE', defaultText: '0600 (0400 with --readOnly)',
+    doc: 'Permission bits of the disk file, in octal.', validate: (v: number) => (v > 0o7777 ? 'must be at most 07777' : undefined) },
+  statsFilename: { flag: 'statsFilename', type: 'string', group: 'fuse', default: 'stats', metavar: 'NAME',
+    doc: 'Name of the statistics file in the mount point (unlink it to reset the counters); empty hides it.', validate: noSlash('--statsFilename') },
+  directIO: { flag: 'directIO', type: 'boolean', group: 'fuse', default: false,
+    doc: 'Bypass the kernel page cache for the disk file (FUSE `direct_io`).' },
+  foreground: { flag: 'foreground', type: 'boolean', group: 'fuse', default: false, aliases: ['f'],
+    doc: 'Stay in the foreground (`-f`); by default s3backer returns once the disk is mounted and serves it in the background.' },
+
+  // --- general ---
+  config: { flag: 'config', type: 'string', group: 'general', metavar: 'FILE', cliOnly: true,
+    doc: 'Typed config file to load (s3backer.config.ts and friends); by default one is searched in the current directory.' },
+  configFile: { flag: 'configFile', type: 'string', group: 'general', metavar: 'FILE', cliOnly: true, aliases: ['F'],
+    doc: 'The C tool\'s flag file: each line is one more command-line argument (`#` starts a comment).' },
+  debug: { flag: 'debug', type: 'boolean', group: 'general', default: false, aliases: ['d'],
+    doc: 'Log debug messages (each S3 request, each mount step).' },
+  quiet: { flag: 'quiet', type: 'boolean', group: 'general', default: false,
+    doc: 'Do not print progress messages while starting.' },
+  help: { flag: 'help', type: 'boolean', group: 'general', cliOnly: true, aliases: ['h'], doc: 'Print this help and exit.' },
+  version: { flag: 'version', type: 'boolean', group: 'general', cliOnly: true, aliases: ['v'], doc: 'Print the version and exit.' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTION_TABLE;
+
+type ValueOf<S> = S extends { type: 'boolean' } ? boolean
+  : S extends { type: 'integer' | 'size' | 'octal' } ? number
+  : S extends { type: 'enum'; values: readonly (infer V)[] } ? V
+  : string;
+
+/** Every option, by key, with its value type: what a config file may set. */
+export type OptionValues = { -readonly [K in OptionKey]: ValueOf<(typeof OPTION_TABLE)[K]> };
+
+export function optionSpec(key: OptionKey): OptionSpec {
+  return OPTION_TABLE[key] as OptionSpec;
+}
+
+export const OPTION_KEYS = Object.keys(OPTION_TABLE) as OptionKey[];
+
+/** Parse one option's text value (from a flag, `-o` or a flag file). Returns the value or an error message. */
+export function parseOptionValue(spec: OptionSpec, raw: string | true): { value: unknown } | { error: string } {
+  if (spec.type === 'boolean') {
+    if (raw === true) return { value: true };
+    const lower = raw.toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(lower)) return { value: true };
+    if (['false', 'no', '0', 'off'].includes(lower)) return { value: false };
+    return { error: `expects no value or true/false, not "${raw}"` };
+  }
+  if (raw === true) return { error: 'needs a value (--' + spec.flag + '=VALUE)' };
+  switch (spec.type) {
+    case 'string': return { value: raw };
+    case 'size': {
+      const value = parseSize(raw);
+      return value === undefined ? { error: `"${raw}" is not a size (an integer with an optional k, m, g or t suffix)` } : { value };
+    }
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) return { error: `"${raw}" is not an integer` };
+      return { value: Number(raw) };
+    }
+    case 'octal': {
+      if (!/^[0-7]+$/.test(raw.trim())) return { error: `"${raw}" is not an octal number such as 0644` };
+      return { value: parseInt(raw, 8) };
+    }
+    case 'enum':
+      return spec.values.includes(raw) ? { value: raw } : { error: `"${raw}" is not one of ${spec.values.join(', ')}` };
+  }
+}
+
+/** Check a typed value (from a config file or after parsing) against the spec. Returns an error message. */
+export function checkOptionValue(spec: OptionSpec, value: unknown): string | undefined {
+  switch (spec.type) {
+    case 'boolean': if (typeof value !== 'boolean') return 'must be true or false'; break;
+    case 'string': if (typeof value !== 'string') return 'must be a string'; break;
+    case 'enum': if (typeof value !== 'string' || !spec.values.includes(value)) return `must be one of ${spec.values.join(', ')}`; break;
+    case 'integer': case 'octal':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be an integer';
+      if (spec.type === 'integer' && spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}`;
+      if (spec.type === 'integer' && spec.max !== undefined && value > spec.max) return `must be at most ${spec.max}`;
+      break;
+    case 'size':
+      if (!(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) return 'must be a size in bytes (or a string such as "64k")';
+      break;
+  }
+  return (spec.validate as ((v: unknown) => string | undefined) | undefined)?.(value);
+}
+
+/** How a default prints in help and docs. */
+export function defaultText(spec: OptionSpec): string | undefined {
+  if (spec.defaultText) return spec.defaultText;
+  if (spec.default === undefined) return undefined;
+  if (spec.type === 'size') return formatSize(spec.default);
+  if (spec.type === 'octal') return '0' + spec.default.toString(8);
+  if (spec.type === 'string' && spec.default === '') return '(empty)';
+  return String(spec.default);
+}

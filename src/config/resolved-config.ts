@@ -1,0 +1,19 @@
+import type { OptionValues, OPTION_TABLE } from './options.js';
+import type { S3BackerPlugin } from '../engine/plugin.js';
+
+type KeysWithDefault = { [K in keyof typeof OPTION_TABLE]: (typeof OPTION_TABLE)[K] extends { default: unknown } ? K : never }[keyof typeof OPTION_TABLE];
+
+/**
+ * The frozen, fully defaulted configuration: all that plugins ever see (vite's ResolvedConfig).
+ * Options with a default are always present; the others only when set.
+ */
+export type ResolvedConfig = Readonly<
+  Pick<OptionValues, KeysWithDefault> & Partial<Omit<OptionValues, KeysWithDefault>> & {
+    /** Bucket name (or, for the `dir` store, the directory). */
+    bucket: string;
+    /** Mount point, for the FUSE frontend. */
+    mountPoint?: string;
+    /** Explicit and third-party plugins from the config file, in order. */
+    plugins: readonly S3BackerPlugin[];
+  }
+>;

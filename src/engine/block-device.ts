@@ -1,0 +1,161 @@
+import { S3BackerError } from '../errors/s3backer-error.js';
+import type { BlockGeometry } from './block-geometry.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+/** What the block device needs from the tier below: whole-block operations. */
+export interface BlockIo {
+  readBlock(block: number): Promise<Buffer>;
+  writeBlock(block: number, data: Buffer): Promise<void>;
+  /** Whole blocks `[first, first + count)` were zeroed by a trim. */
+  trimmed(first: number, count: number): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/** At most this many blocks of one request are in flight at once (a 128 KiB FUSE request of 4 KiB blocks is 32). */
+const MAX_PARALLEL_BLOCKS = 64;
+
+interface Piece {
+  block: number;
+  /** Offset inside the block. */
+  start: number;
+  length: number;
+  /** Offset inside the request's buffer. */
+  at: number;
+}
+
+/**
+ * Byte ranges over blocks: validates bounds once, splits a request into blocks that run
+ * concurrently, does read-modify-write of partial blocks under a per-block lock (whole-block writes
+ * take the same lock, so two writes of one block reach the store in order), and tracks in-flight
+ * requests so shutdown can drain them.
+ */
+export class BlockDevice {
+  private readonly locks = new KeyedMutex();
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    readonly geometry: BlockGeometry,
+    private readonly io: BlockIo,
+    readonly readOnly: boolean,
+  ) {}
+
+  get size(): number {
+    return this.geometry.size;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    return this.track(async () => {
+      this.checkRange(offset, length);
+      const pieces = this.split(offset, length);
+      if (pieces.length === 1 && pieces[0]!.length === this.geometry.blockSize) return this.io.readBlock(pieces[0]!.block);
+      const result = Buffer.allocUnsafe(length);
+      await forEachLimited(pieces, async (piece) => {
+        const data = await this.io.readBlock(piece.block);
+        data.copy(result, piece.at, piece.start, piece.start + piece.length);
+      });
+      return result;
+    });
+  }
+
+  async write(offset: number, data: Buffer): Promise<void> {
+    return this.track(async () => {
+      this.checkWritable();
+      this.checkRange(offset, data.length);
+      await forEachLimited(this.split(offset, data.length), (piece) =>
+        this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length)));
+    });
+  }
+
+  /** Zero a range: whole blocks are deleted from the store, partial edges are zero-filled. */
+  async trim(offset: number, length: number): Promise<void> {
+    return this.track(async () => {
+      this.checkWritable();
+      this.checkRange(offset, length);
+      const zeros = Buffer.alloc(this.geometry.blockSize);
+      const pieces = this.split(offset, length);
+      await forEachLimited(pieces, (piece) => this.writePiece(piece, zeros.subarray(0, piece.length)));
+      const whole = pieces.filter((piece) => piece.length === this.geometry.blockSize);
+      if (whole.length > 0) await this.io.trimmed(whole[0]!.block, whole.length);
+    });
+  }
+
+  async flush(): Promise<void> {
+    return this.track(() => this.io.flush());
+  }
+
+  /** Refuse new requests and wait for those in flight. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private async writePiece(piece: Piece, bytes: Buffer): Promise<void> {
+    const { blockSize } = this.geometry;
+    await this.locks.run(piece.block, async () => {
+      if (piece.length === blockSize) return this.io.writeBlock(piece.block, bytes);
+      const block = Buffer.from(await this.io.readBlock(piece.block));
+      bytes.copy(block, piece.start);
+      return this.io.writeBlock(piece.block, block);
+    });
+  }
+
+  private split(offset: number, length: number): Piece[] {
+    const { blockSize } = this.geometry;
+    const pieces: Piece[] = [];
+    for (let at = 0; at < length;) {
+      const position = offset + at;
+      const block = Math.floor(position / blockSize);
+      const start = position - block * blockSize;
+      const pieceLength = Math.min(blockSize - start, length - at);
+      pieces.push({ block, start, length: pieceLength, at });
+      at += pieceLength;
+    }
+    return pieces;
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new TypeError(`offset and length must be non-negative integers, got ${offset} and ${length}`);
+    }
+    if (offset + length > this.geometry.size) {
+      throw new S3BackerError('S3B_OUT_OF_RANGE',
+        `range [${offset}, ${offset + length}) ends past the end of the ${this.geometry.size}-byte disk; callers must clip requests to the disk size`);
+    }
+  }
+
+  private checkWritable(): void {
+    if (this.readOnly) throw new S3BackerError('S3B_READ_ONLY', 'the disk is mounted read-only (--readOnly); remount without it to write');
+  }
+
+  private async track<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new S3BackerError('S3B_ENGINE_STATE', 'the disk is shutting down; no new requests are accepted');
+    this.inFlight++;
+    try {
+      return await operation();
+    } finally {
+      if (--this.inFlight === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+}
+
+/** Run `fn` over items with at most MAX_PARALLEL_BLOCKS in flight; the first failure rejects after all started work settled. */
+async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length === 1) return fn(items[0]!);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_BLOCKS, items.length) }, worker));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,41 @@
+import type { EngineHooks, WriteRequest } from './hooks.js';
+import type { ObjectPipeline } from './object-pipeline.js';
+import type { BlockIo } from './block-device.js';
+
+/**
+ * Whole-block operations through the block-tier hooks: a `readBlock`/`writeBlock` tap may answer
+ * (zero map, cache); otherwise the object pipeline goes to the store. Observers (`blockRead`,
+ * `blockWritten`, `trim`) then learn what happened.
+ */
+export class BlockTier implements BlockIo {
+  constructor(
+    private readonly hooks: EngineHooks,
+    private readonly objects: ObjectPipeline,
+  ) {}
+
+  async readBlock(block: number): Promise<Buffer> {
+    const request = { block, key: this.objects.geometry.key(block) };
+    if (this.hooks.readBlock.isUsed()) {
+      const answer = await this.hooks.readBlock.promise(request);
+      if (answer) return answer;
+    }
+    const data = await this.objects.read(block);
+    if (this.hooks.blockRead.isUsed()) await this.hooks.blockRead.promise(request, data);
+    return data;
+  }
+
+  async writeBlock(block: number, data: Buffer): Promise<void> {
+    const request: WriteRequest = { block, key: this.objects.geometry.key(block), data, isZero: this.objects.isZero(data) };
+    const handled = this.hooks.writeBlock.isUsed() ? await this.hooks.writeBlock.promise(request) : undefined;
+    if (!handled) await this.objects.write(block, data);
+    if (this.hooks.blockWritten.isUsed()) await this.hooks.blockWritten.promise(request);
+  }
+
+  async trimmed(first: number, count: number): Promise<void> {
+    if (this.hooks.trim.isUsed()) await this.hooks.trim.promise({ first, count });
+  }
+
+  async flush(): Promise<void> {
+    if (this.hooks.flush.isUsed()) await this.hooks.flush.promise();
+  }
+}

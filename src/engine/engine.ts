@@ -1,0 +1,230 @@
+import { HookMap, type Tap } from 'tapable';
+import { createEngineHooks, type EngineHooks, type MountContext, type PluginHooks, type EvictEvent } from './hooks.js';
+import type { S3BackerPlugin, EnginePluginApi } from './plugin.js';
+import type { ResolvedConfig } from '../config/resolved-config.js';
+import type { ObjectStore } from './object-store.js';
+import type { BlockGeometry } from './block-geometry.js';
+import { ObjectPipeline } from './object-pipeline.js';
+import { BlockDevice } from './block-device.js';
+import { BlockTier } from './block-tier.js';
+import { detectGeometry } from './detect-geometry.js';
+import { MountLease } from './mount-lease.js';
+import { StatsRegistry, type StatsProvider } from './stats-registry.js';
+import { createLogger, type LogSink, type Logger } from './logger.js';
+import { S3BackerError, wrapPluginError } from '../errors/s3backer-error.js';
+
+type EngineState = 'configuring' | 'sealed' | 'mounting' | 'mounted' | 'shutting-down' | 'shut-down';
+
+interface Mounted {
+  store: ObjectStore;
+  geometry: BlockGeometry;
+  objects: ObjectPipeline;
+  device: BlockDevice;
+  lease: MountLease;
+  context: MountContext;
+}
+
+export interface EngineOptions {
+  /** Where log lines go; defaults to nowhere. */
+  log?: LogSink;
+}
+
+/**
+ * The core: owns the hook table and the lifecycle create → apply plugins → seal → mount →
+ * shutdown. It names no vendor: stores, codecs and frontends are plugins and callers.
+ */
+export class Engine {
+  readonly hooks: EngineHooks = createEngineHooks();
+  readonly stats = new StatsRegistry();
+  readonly log: Logger;
+  private readonly logSink: LogSink;
+  private state: EngineState = 'configuring';
+  private readonly pluginNames = new Set<string>();
+  private mounted: Mounted | undefined;
+
+  constructor(readonly config: ResolvedConfig, options: EngineOptions = {}) {
+    this.logSink = options.log ?? (() => {});
+    this.log = createLogger(this.logSink, 'engine');
+    for (const hook of Object.values(this.hooks)) {
+      if (hook instanceof HookMap) hook.intercept({ factory: (_key, inner) => this.guard(inner) });
+      else this.guard(hook);
+    }
+  }
+
+  /** An engine with `plugins` applied in order (config-file plugins first), then sealed. */
+  static create(config: ResolvedConfig, plugins: readonly S3BackerPlugin[], options: EngineOptions = {}): Engine {
+    const engine = new Engine(config, options);
+    for (const plugin of plugins) engine.use(plugin);
+    engine.seal();
+    return engine;
+  }
+
+  use(plugin: S3BackerPlugin): this {
+    if (this.state !== 'configuring') throw this.sealedError(plugin.name);
+    if (this.pluginNames.has(plugin.name)) {
+      throw new S3BackerError('S3B_CONFIG_DUPLICATE_PLUGIN', `two plugins are named "${plugin.name}"; remove one of them from the configuration`, { plugin: plugin.name });
+    }
+    this.pluginNames.add(plugin.name);
+    plugin.apply(this.pluginApi());
+    return this;
+  }
+
+  seal(): this {
+    if (this.state === 'configuring') this.state = 'sealed';
+    return this;
+  }
+
+  get geometry(): BlockGeometry {
+    return this.requireMounted().geometry;
+  }
+
+  get objects(): ObjectPipeline {
+    return this.requireMounted().objects;
+  }
+
+  get store(): ObjectStore {
+    return this.requireMounted().store;
+  }
+
+  get device(): BlockDevice {
+    return this.requireMounted().device;
+  }
+
+  /**
+   * Open the store, detect the geometry, take the mounted flag, run `mount` then `ready`.
+   * Returns the block device the frontends serve. On failure everything taken is released.
+   */
+  async mount(): Promise<BlockDevice> {
+    this.seal();
+    if (this.state !== 'sealed') throw new S3BackerError('S3B_ENGINE_STATE', `mount() called while the engine is ${this.state}; create a new engine for each mount`);
+    this.state = 'mounting';
+    const store = await this.createStore();
+    let lease: MountLease | undefined;
+    try {
+      await store.open();
+      const { config } = this;
+      const geometry = await detectGeometry(store, {
+        size: config.size, blockSize: config.blockSize, prefix: config.prefix, blockHashPrefix: config.blockHashPrefix,
+        noAutoDetect: config.noAutoDetect, force: config.force,
+      }, this.log);
+      lease = await MountLease.acquire(store, {
+        key: geometry.mountTokenKey, description: store.description, force: config.force, readOnly: config.readOnly, log: this.log,
+      });
+      const objects = new ObjectPipeline(store, this.hooks, geometry);
+      const device = new BlockDevice(geometry, new BlockTier(this.hooks, objects), config.readOnly);
+      const context: MountContext = { store, geometry, config };
+      this.mounted = { store, geometry, objects, device, lease, context };
+      await this.hooks.mount.promise(context);
+      await this.hooks.ready.promise(context);
+      this.state = 'mounted';
+      return device;
+    } catch (error) {
+      this.mounted = undefined;
+      this.state = 'shut-down';
+      await lease?.release().catch((releaseError) => this.log.warn(`could not clear the mount token: ${String(releaseError)}`));
+      await store.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Drain in-flight requests, flush, run `shutdown`, clear the mounted flag, close the store.
+   * Errors are reported after every step had its chance (the flag stays set if data may be lost).
+   */
+  async shutdown(): Promise<void> {
+    if (this.state !== 'mounted') {
+      if (this.state !== 'shut-down' && this.state !== 'shutting-down') this.state = 'shut-down';
+      return;
+    }
+    this.state = 'shutting-down';
+    const { device, lease, store } = this.mounted!;
+    try {
+      await device.drain();
+      await this.hooks.flush.promise();
+      await this.hooks.shutdown.promise();
+      await lease.release();
+    } finally {
+      await store.close();
+      this.state = 'shut-down';
+    }
+  }
+
+  /** Every block that may hold data: what the store lists, plus what plugins add (e.g. unflushed cache entries); sorted, unique. */
+  async listBlocks(): Promise<number[]> {
+    const { store, geometry } = this.requireMounted();
+    const blocks = new Set<number>();
+    for await (const key of store.list({ prefix: geometry.prefix })) {
+      const block = geometry.parseKey(key);
+      if (block !== undefined) blocks.add(block);
+    }
+    await this.hooks.listBlocks.promise({ add: (block) => blocks.add(block) });
+    return [...blocks].sort((a, b) => a - b);
+  }
+
+  private async createStore(): Promise<ObjectStore> {
+    const store = await this.hooks.createBackend.promise(this.config);
+    if (!store) {
+      this.state = 'shut-down';
+      throw new S3BackerError('S3B_NO_BACKEND', `no plugin provides the "${this.config.store}" store; add the plugin for it, or choose --store=s3, dir or memory`);
+    }
+    return store;
+  }
+
+  private requireMounted(): Mounted {
+    if (!this.mounted) throw new S3BackerError('S3B_ENGINE_STATE', `the volume is not mounted (engine is ${this.state}); call mount() first`);
+    return this.mounted;
+  }
+
+  private pluginApi(): EnginePluginApi {
+    const engine = this;
+    return {
+      hooks: this.hooks as PluginHooks,
+      config: this.config,
+      get geometry() { return engine.geometry; },
+      get objects() { return engine.objects; },
+      stats: (provider: StatsProvider) => this.stats.register(provider),
+      logger: (source: string) => createLogger(this.logSink, source),
+      evicted: (event: EvictEvent) => this.hooks.evict.promise(event),
+    };
+  }
+
+  private sealedError(plugin: string): S3BackerError {
+    return new S3BackerError('S3B_ENGINE_SEALED',
+      `plugin "${plugin}" tapped a hook after the engine was sealed; plugins must tap hooks inside apply(), not later`, { plugin });
+  }
+
+  /**
+   * One register interceptor per hook: refuses taps once sealed (unified's frozen processor) and
+   * wraps each tap so a foreign error becomes S3B_PLUGIN_ERROR naming the plugin, hook and block.
+   */
+  private guard<H extends { name?: string | undefined; intercept(interceptor: object): void }>(hook: H): H {
+    const hookName = hook.name ?? 'hook';
+    hook.intercept({
+      register: (tap: Tap & { fn: (...args: unknown[]) => unknown; type: 'sync' | 'async' | 'promise' }) => {
+        if (this.state !== 'configuring') throw this.sealedError(tap.name);
+        const fn = tap.fn;
+        const wrap = (error: unknown, args: unknown[]) => wrapPluginError(error, tap.name, hookName, blockOf(args));
+        if (tap.type === 'promise') {
+          tap.fn = (...args: unknown[]) => Promise.resolve().then(() => fn(...args)).catch((error) => { throw wrap(error, args); });
+        } else if (tap.type === 'sync') {
+          tap.fn = (...args: unknown[]) => { try { return fn(...args); } catch (error) { throw wrap(error, args); } };
+        } else {
+          tap.fn = (...args: unknown[]) => {
+            const callback = args.pop() as (error?: unknown, result?: unknown) => void;
+            return fn(...args, (error: unknown, result: unknown) => callback(error ? wrap(error, args) : error, result));
+          };
+        }
+        return tap;
+      },
+    });
+    return hook;
+  }
+}
+
+function blockOf(args: unknown[]): number | undefined {
+  for (const arg of args) {
+    const block = (arg as { block?: unknown } | null)?.block;
+    if (typeof block === 'number') return block;
+  }
+  return undefined;
+}

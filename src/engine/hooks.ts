@@ -1,0 +1,102 @@
+import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, HookMap } from 'tapable';
+import type { ObjectStore } from './object-store.js';
+import type { BlockGeometry } from './block-geometry.js';
+import type { ResolvedConfig } from '../config/resolved-config.js';
+
+/** One block of the volume, as the block tier sees it. */
+export interface BlockRequest {
+  readonly block: number;
+  /** Object name of the block. */
+  readonly key: string;
+}
+
+export interface WriteRequest extends BlockRequest {
+  /** Exactly one block of data. Taps must not keep a reference after their promise settles. */
+  readonly data: Buffer;
+  /** The data is all zeros: the object tier will delete the object instead of storing it. */
+  readonly isZero: boolean;
+}
+
+/** A block's bytes on their way to or from the store, with the Content-Encoding tokens applied so far. */
+export interface EncodedObject {
+  readonly body: Buffer;
+  /** Tokens in the order they were applied (the object's Content-Encoding, left to right). */
+  readonly encodings: readonly string[];
+  /** Object metadata (lower-case names without `x-amz-meta-`). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface BlockContext extends BlockRequest {
+  readonly blockSize: number;
+}
+
+/** Whole blocks `[first, first + count)` that a trim zeroed. */
+export interface TrimRequest {
+  readonly first: number;
+  readonly count: number;
+}
+
+export interface MountContext {
+  readonly store: ObjectStore;
+  readonly geometry: BlockGeometry;
+  readonly config: ResolvedConfig;
+}
+
+/** Receives block numbers that may hold data (duplicates allowed). */
+export interface BlockSink {
+  add(block: number): void;
+}
+
+export interface EvictEvent {
+  readonly block: number;
+  /** Why the block left memory, e.g. "lru" or "trim". */
+  readonly reason: string;
+}
+
+type Codec = AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>;
+
+/**
+ * The single place hooks are declared: the hook class is the semantics (Bail: the first answer
+ * wins; Waterfall: each tap transforms the value; HookMap: dispatch by key). Frozen; plugins tap
+ * them inside `apply()` only.
+ */
+export function createEngineHooks() {
+  return Object.freeze({
+    /** Picks the object store: the first tap to return one wins (s3, dir or memory, by `config.store`). */
+    createBackend: new AsyncSeriesBailHook<[ResolvedConfig], ObjectStore | undefined>(['config'], 'createBackend'),
+    /** Once per mount, after the store is open, the geometry known and the mounted flag taken: start plugin I/O here. */
+    mount: new AsyncSeriesHook<[MountContext]>(['mount'], 'mount'),
+    /** After every `mount` tap succeeded, just before the frontend serves requests. */
+    ready: new AsyncSeriesHook<[MountContext]>(['mount'], 'ready'),
+    /** Once, at unmount, after in-flight I/O drained and `flush` ran: stop timers, release resources. */
+    shutdown: new AsyncSeriesHook<[]>([], 'shutdown'),
+
+    /** Block tier, read: returning data answers the read (zero map, cache); undefined falls through to the object tier. */
+    readBlock: new AsyncSeriesBailHook<[BlockRequest], Buffer | undefined>(['request'], 'readBlock'),
+    /** After the object tier returned a block's data (not after a `readBlock` answer). */
+    blockRead: new AsyncSeriesHook<[BlockRequest, Buffer]>(['request', 'data'], 'blockRead'),
+    /** Block tier, write: returning true means the write is handled (e.g. zeros onto a known-zero block); undefined stores it. */
+    writeBlock: new AsyncSeriesBailHook<[WriteRequest], true | undefined>(['request'], 'writeBlock'),
+    /** After a block write completed, whether stored or handled by a `writeBlock` tap. */
+    blockWritten: new AsyncSeriesHook<[WriteRequest]>(['request'], 'blockWritten'),
+    /** fsync / FUSE flush / unmount: resolve only when every write acknowledged so far is in the store. */
+    flush: new AsyncSeriesHook<[]>([], 'flush'),
+    /** After a trim zeroed whole blocks (the objects are deleted). */
+    trim: new AsyncSeriesHook<[TrimRequest]>(['request'], 'trim'),
+    /** Listing: add blocks that may hold data but are not (yet) in the store, e.g. dirty cache entries. */
+    listBlocks: new AsyncSeriesHook<[BlockSink]>(['sink'], 'listBlocks'),
+    /** A cache tier dropped a block from memory (plugins call `engine.evicted()`). */
+    evict: new AsyncSeriesHook<[EvictEvent]>(['event'], 'evict'),
+
+    /** Object tier, write: each tap transforms the body and appends its Content-Encoding token (compress, then encrypt). */
+    encode: new AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>(['object', 'block'], 'encode') as Codec,
+    /** Object tier, read: keyed by lower-case token; the engine walks the object's recorded tokens right to left. */
+    decode: new HookMap<Codec>((token: string) => new AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>(['object', 'block'], `decode:${token}`) as Codec),
+  });
+}
+
+export type EngineHooks = ReturnType<typeof createEngineHooks>;
+
+/** What a plugin may do with a hook: tap it, never call it. */
+export type TapOnly<H> = H extends HookMap<infer Inner> ? { for(key: string): TapOnly<Inner> } : Pick<H, Extract<keyof H, 'tap' | 'tapAsync' | 'tapPromise' | 'name'>>;
+export type PluginHooks = { readonly [K in keyof EngineHooks]: TapOnly<EngineHooks[K]> };

@@ -1,0 +1,33 @@
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+export type LogSink = (level: LogLevel, source: string, message: string) => void;
+
+const LEVEL_NAMES: Record<LogLevel, string> = { error: 'ERROR', warn: 'WARNING', info: 'INFO', debug: 'DEBUG' };
+
+/** The C tool's foreground format: `YYYY-MM-DD HH:MM:SS LEVEL: msg` (local time), on stderr. */
+export function stderrSink(options: { debug: boolean; quiet: boolean }): LogSink {
+  return (level, source, message) => {
+    if (level === 'debug' && !options.debug) return;
+    if (level === 'info' && options.quiet) return;
+    const now = new Date();
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
+    process.stderr.write(`${stamp} ${LEVEL_NAMES[level]}: ${source === 'engine' ? '' : `[${source}] `}${message}\n`);
+  };
+}
+
+export function createLogger(sink: LogSink, source: string): Logger {
+  return {
+    error: (m) => sink('error', source, m),
+    warn: (m) => sink('warn', source, m),
+    info: (m) => sink('info', source, m),
+    debug: (m) => sink('debug', source, m),
+  };
+}

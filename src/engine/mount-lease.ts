@@ -1,0 +1,93 @@
+import { hostname } from 'node:os';
+import { PreconditionFailedError, type ObjectStore } from './object-store.js';
+import type { Logger } from './logger.js';
+import { S3BackerError } from '../errors/s3backer-error.js';
+
+export const MOUNT_TOKEN_META = 's3backer-mount-token';
+/** The C tool's token for shared-disk mode (§6.6); such a volume is never mounted normally. */
+export const SHARED_DISK_TOKEN = 0x7fffffff;
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+/** The C tool's mount-token body: `<hostname>\n<YYYYMMDDTHHMMSSZ>\n` (UTC). */
+export function mountTokenBody(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${hostname()}\n${stamp}\n`;
+}
+
+/** Token of an existing flag object: its header, or 1 for a pre-1.5.0 flag without one (C behaviour). */
+function tokenOf(metadata: Record<string, string>): number {
+  const text = metadata[MOUNT_TOKEN_META];
+  return text === undefined ? 1 : parseInt(text, 16) || 1;
+}
+
+export interface MountLeaseOptions {
+  key: string;
+  description: string;
+  force: boolean;
+  readOnly: boolean;
+  log: Logger;
+}
+
+/**
+ * The "mounted" flag: the `s3backer-mounted` object exactly as the C tool writes it (§3.6), taken
+ * with a conditional PUT (`If-None-Match: *`) where the store supports it, so two simultaneous
+ * mounts cannot both win (the C tool's HEAD-then-PUT can race). Read-only mounts check the flag but
+ * never write it. Release deletes the flag only while it is still ours.
+ */
+export class MountLease {
+  private constructor(
+    private readonly store: ObjectStore,
+    private readonly options: MountLeaseOptions,
+    readonly token: number | undefined,
+  ) {}
+
+  static async acquire(store: ObjectStore, options: MountLeaseOptions): Promise<MountLease> {
+    const existing = await store.get(options.key);
+    if (existing) {
+      const token = tokenOf(existing.metadata);
+      const holder = existing.body.toString('utf8').trim().split('\n');
+      const who = holder.length === 2 ? ` by ${holder[0]} since ${holder[1]}` : '';
+      const message = token === SHARED_DISK_TOKEN
+        ? `${options.description} appears to be configured for shared disk mode (mount token 0x${hex8(token)})`
+        : `${options.description} appears to be already mounted${who} (using mount token 0x${hex8(token)})`;
+      if (!options.force) {
+        throw new S3BackerError('S3B_MOUNTED_ELSEWHERE',
+          `${message}; if it is not mounted anywhere, reset the flag with --reset-mounted-flag, or use --force to mount anyway`);
+      }
+      options.log.warn(`${message}; continuing because of --force`);
+    }
+    if (options.readOnly) return new MountLease(store, options, undefined);
+
+    let token = 0;
+    while (token === 0 || token === SHARED_DISK_TOKEN) token = 1 + Math.floor(Math.random() * (SHARED_DISK_TOKEN - 1));
+    const conditional = !existing && store.supports.conditionalPut;
+    try {
+      await store.put(options.key, Buffer.from(mountTokenBody()), {
+        contentType: 'text/plain',
+        metadata: { [MOUNT_TOKEN_META]: hex8(token) },
+        ...(conditional ? { ifNoneMatch: '*' as const } : {}),
+      });
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) {
+        throw new S3BackerError('S3B_MOUNTED_ELSEWHERE',
+          `${options.description} was mounted by another s3backer at the same moment; unmount it there first`, { cause: error });
+      }
+      throw error;
+    }
+    options.log.info(`established new mount token 0x${hex8(token)}`);
+    return new MountLease(store, options, token);
+  }
+
+  /** Clear the flag at clean unmount, unless someone else (a --force mount) holds it now. */
+  async release(): Promise<void> {
+    if (this.token === undefined) return;
+    const current = await this.store.head(this.options.key);
+    if (current && tokenOf(current.metadata) !== this.token) {
+      this.options.log.warn(`mount token changed to 0x${hex8(tokenOf(current.metadata))} while mounted (another mount with --force?); leaving it in place`);
+      return;
+    }
+    this.options.log.info('clearing mount token');
+    await this.store.delete(this.options.key);
+  }
+}

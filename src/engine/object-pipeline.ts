@@ -1,0 +1,90 @@
+import type { EngineHooks, BlockContext, EncodedObject } from './hooks.js';
+import type { ObjectStore } from './object-store.js';
+import type { BlockGeometry } from './block-geometry.js';
+import { S3BackerError } from '../errors/s3backer-error.js';
+
+/** Metadata the C tool puts on block 0 (and reads back to auto-detect the volume's geometry). */
+export const FILE_SIZE_META = 's3backer-filesize';
+export const BLOCK_SIZE_META = 's3backer-blocksize';
+/** The C tool's Content-Type for block objects. */
+export const BLOCK_CONTENT_TYPE = 'application/x-s3backer-block';
+
+/** Content-Encoding tokens, as the C tool splits them: on commas and white space. */
+export function parseContentEncoding(header: string | undefined): string[] {
+  return header ? header.split(/[\s,]+/).filter(Boolean) : [];
+}
+
+export function isAllZero(data: Buffer, zeroBlock: Buffer): boolean {
+  return data.length === zeroBlock.length ? data.equals(zeroBlock) : data.every((byte) => byte === 0);
+}
+
+/**
+ * Whole blocks to and from the store: encode on write (waterfall), decode on read by the tokens the
+ * OBJECT records, right to left, never by the current config (this is what keeps old volumes and
+ * C-written volumes readable). All-zero blocks are deleted, never stored; a missing object reads as
+ * zeros (the C tool's format rule).
+ */
+export class ObjectPipeline {
+  readonly zeroBlock: Buffer;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly hooks: EngineHooks,
+    readonly geometry: BlockGeometry,
+  ) {
+    this.zeroBlock = Buffer.alloc(geometry.blockSize);
+  }
+
+  isZero(data: Buffer): boolean {
+    return isAllZero(data, this.zeroBlock);
+  }
+
+  /** A block's data: a fresh buffer of exactly blockSize bytes. */
+  async read(block: number): Promise<Buffer> {
+    const context = this.context(block);
+    const stored = await this.store.get(context.key);
+    if (!stored) return Buffer.alloc(this.geometry.blockSize);
+    const tokens = parseContentEncoding(stored.contentEncoding);
+    let object: EncodedObject = { body: stored.body, encodings: tokens, metadata: stored.metadata };
+    for (let i = tokens.length - 1; i >= 0; i--) {
+      const token = tokens[i]!;
+      const decoder = this.hooks.decode.get(token.toLowerCase());
+      if (!decoder?.isUsed()) {
+        throw new S3BackerError('S3B_UNKNOWN_ENCODING',
+          `stored with Content-Encoding "${tokens.join(', ')}", but no configured plugin decodes "${token}"; add the plugin that handles "${token}" to the configuration`,
+          { block });
+      }
+      object = await decoder.promise({ ...object, encodings: tokens.slice(0, i) }, context);
+    }
+    if (object.body.length !== this.geometry.blockSize) {
+      throw new S3BackerError('S3B_BLOCK_CORRUPT',
+        `object "${context.key}" decodes to ${object.body.length} bytes, not the block size ${this.geometry.blockSize}; the object is truncated or the volume's --blockSize is wrong`,
+        { block });
+    }
+    return tokens.length === 0 ? object.body : Buffer.from(object.body);
+  }
+
+  /** Store a block (exactly blockSize bytes); all zeros delete its object instead. */
+  async write(block: number, data: Buffer): Promise<void> {
+    const context = this.context(block);
+    if (this.isZero(data)) {
+      await this.store.delete(context.key);
+      return;
+    }
+    const metadata: Record<string, string> = block === 0
+      ? { [BLOCK_SIZE_META]: String(this.geometry.blockSize), [FILE_SIZE_META]: String(this.geometry.size) }
+      : {};
+    const encoded = this.hooks.encode.isUsed()
+      ? await this.hooks.encode.promise({ body: data, encodings: [], metadata }, context)
+      : { body: data, encodings: [], metadata };
+    await this.store.put(context.key, encoded.body, {
+      metadata: { ...encoded.metadata },
+      contentType: BLOCK_CONTENT_TYPE,
+      ...(encoded.encodings.length > 0 ? { contentEncoding: encoded.encodings.join(', ') } : {}),
+    });
+  }
+
+  private context(block: number): BlockContext {
+    return { block, key: this.geometry.key(block), blockSize: this.geometry.blockSize };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The object-store contract every backend implements (the "private API", abstract-level style):
+ * get / put / delete / head / list over whole objects named by full keys. The engine computes key
+ * names (prefix, hash, block number); a store never interprets them.
+ */
+
+/** What a store can do, declared by the store itself; tests skip cases only by this manifest. */
+export interface StoreSupports {
+  /** `put(..., { ifNoneMatch: '*' })` fails with `PreconditionFailedError` when the key exists. */
+  conditionalPut: boolean;
+  /** Metadata and Content-Encoding survive a round trip. */
+  metadata: boolean;
+}
+
+export interface ObjectInfo {
+  /** An opaque version token (never assumed to be an MD5). */
+  etag: string;
+  /** Lower-case metadata names without the `x-amz-meta-` prefix. */
+  metadata: Record<string, string>;
+  contentEncoding?: string;
+  contentType?: string;
+  size: number;
+}
+
+export interface StoredObject extends ObjectInfo {
+  body: Buffer;
+}
+
+export interface PutOptions {
+  metadata?: Record<string, string>;
+  contentEncoding?: string;
+  contentType?: string;
+  /** `'*'`: only create, never overwrite (needs `supports.conditionalPut`). */
+  ifNoneMatch?: '*';
+}
+
+export interface ListOptions {
+  /** Only keys that start with this. */
+  prefix?: string;
+  /** Only keys that sort after this. */
+  startAfter?: string;
+}
+
+export interface ObjectStore {
+  /** Short name for messages and stats ("s3", "dir", "memory"). */
+  readonly kind: string;
+  /** Human description of where the objects live, e.g. `http://127.0.0.1:4568/bucket/prefix`. */
+  readonly description: string;
+  readonly supports: StoreSupports;
+  /** Check the bucket/directory exists and the credentials work; first I/O of a mount. */
+  open(): Promise<void>;
+  /** `null` when the object does not exist. */
+  get(key: string): Promise<StoredObject | null>;
+  /** `null` when the object does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Stores `body` (which the caller may reuse once the promise settles). */
+  put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }>;
+  /** Deleting a missing object succeeds. */
+  delete(key: string): Promise<void>;
+  /** Keys in ascending order. */
+  list(options?: ListOptions): AsyncIterable<string>;
+  /** After close every operation fails with S3B_STORE_CLOSED. */
+  close(): Promise<void>;
+}
+
+/** Thrown by `put` with `ifNoneMatch: '*'` when the object already exists. */
+export class PreconditionFailedError extends Error {
+  constructor(readonly key: string) {
+    super(`object "${key}" already exists`);
+    this.name = 'PreconditionFailedError';
+  }
+}

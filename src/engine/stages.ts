@@ -1,0 +1,16 @@
+/**
+ * Named tap stages, with gaps so third-party taps fit between built-ins (webpack's
+ * PROCESS_ASSETS_STAGE_* constants). Lower runs first; ties keep registration (config) order.
+ *
+ * Block tier (readBlock/writeBlock): zero map first, then a cache, then MD5 protection.
+ * Object tier (encode): compress before encrypt; decode runs in the reverse order the object records.
+ */
+export const Stage = Object.freeze({
+  ZERO_MAP: -300,
+  BLOCK_CACHE: -200,
+  MD5_PROTECT: -100,
+  DEFAULT: 0,
+  COMPRESS: 100,
+  ENCRYPT: 200,
+} as const);
+export type StageName = keyof typeof Stage;

@@ -1,0 +1,42 @@
+/**
+ * The one registry of s3backer error codes. `docs/errors.md` has one section per code; a test keeps
+ * the two in sync (fastify's errors test). Codes are stable: messages may change, codes may not.
+ *
+ * `errno` is what a frontend answers the kernel with when this error ends a request.
+ */
+export const ERROR_CODES = {
+  // --- configuration and command line ---
+  S3B_CONFIG_INVALID: { errno: 'EINVAL', summary: 'An option has a value that is not allowed, or options contradict each other.' },
+  S3B_CONFIG_UNKNOWN_OPTION: { errno: 'EINVAL', summary: 'A flag, `-o` option or config-file key is not known; the message names the closest valid one.' },
+  S3B_CONFIG_FILE: { errno: 'EINVAL', summary: 'The config file (`--config`, `s3backer.config.*`, or a `--configFile` flag file) could not be read or evaluated.' },
+  S3B_CONFIG_DUPLICATE_PLUGIN: { errno: 'EINVAL', summary: 'Two plugins with the same name were configured.' },
+  S3B_USAGE: { errno: 'EINVAL', summary: 'The command line is missing a required argument (bucket or mount point) or has too many.' },
+
+  // --- engine and plugins ---
+  S3B_ENGINE_SEALED: { errno: 'EINVAL', summary: 'A plugin tapped a hook after the engine was sealed; taps belong inside `apply()`.' },
+  S3B_ENGINE_STATE: { errno: 'EIO', summary: 'An engine method was called in the wrong lifecycle state (for example I/O before mount or after shutdown).' },
+  S3B_PLUGIN_ERROR: { errno: 'EIO', summary: 'A plugin threw an error that is not an s3backer error; `plugin`, `hook` and `cause` say which and why.' },
+  S3B_NO_BACKEND: { errno: 'EINVAL', summary: 'No plugin provided an object store for the configured `store`.' },
+
+  // --- the disk ---
+  S3B_OUT_OF_RANGE: { errno: 'ENOSPC', summary: 'A read, write or trim reaches past the end of the disk.' },
+  S3B_READ_ONLY: { errno: 'EROFS', summary: 'A write or trim was attempted on a disk mounted with `--readOnly`.' },
+  S3B_SIZE_REQUIRED: { errno: 'EINVAL', summary: 'The size could not be auto-detected (no block 0 metadata) and `--size` was not given.' },
+  S3B_SIZE_MISMATCH: { errno: 'EINVAL', summary: 'The size or block size given differs from what block 0 of the volume records.' },
+  S3B_MOUNTED_ELSEWHERE: { errno: 'EBUSY', summary: 'The volume\'s mounted flag is set: another s3backer has it mounted, or one did not shut down cleanly.' },
+  S3B_MOUNT_POINT: { errno: 'ENOENT', summary: 'The mount point is missing, not a directory, or could not be mounted on.' },
+
+  // --- objects and encodings ---
+  S3B_UNKNOWN_ENCODING: { errno: 'EIO', summary: 'A stored block records a Content-Encoding that no configured plugin can decode.' },
+  S3B_BLOCK_CORRUPT: { errno: 'EIO', summary: 'A stored block has the wrong length or could not be decoded.' },
+
+  // --- backends ---
+  S3B_BACKEND_IO: { errno: 'EIO', summary: 'The object store answered with an error that retries did not cure.' },
+  S3B_BACKEND_UNREACHABLE: { errno: 'EIO', summary: 'The object store could not be reached (connection refused, DNS, timeout) within the retry budget.' },
+  S3B_BACKEND_AUTH: { errno: 'EACCES', summary: 'The object store refused the credentials (unknown access key, bad signature, access denied).' },
+  S3B_BUCKET_NOT_FOUND: { errno: 'ENOENT', summary: 'The bucket (or the `--test` directory) does not exist.' },
+  S3B_STORE_CLOSED: { errno: 'EIO', summary: 'An object store was used after `close()`.' },
+} as const satisfies Record<string, { errno: ErrnoName; summary: string }>;
+
+export type ErrnoName = 'EINVAL' | 'EIO' | 'ENOSPC' | 'EROFS' | 'EBUSY' | 'ENOENT' | 'EACCES';
+export type ErrorCode = keyof typeof ERROR_CODES;
