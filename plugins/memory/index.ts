@@ -1,11 +1,11 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore, type MemoryVolume } from './memory-store.js';
 
 export const MEMORY_PLUGIN_NAME = 'memory';
 
 export interface MemoryPluginOptions {
-  /** Share one store between mounts (a test's "remount"); by default each mount gets a fresh, empty one. */
-  store?: MemoryStore;
+  /** Keep the objects across mounts (a test's "remount"); by default each mount gets a fresh, empty volume. */
+  volume?: MemoryVolume;
 }
 
 /** Provides the `memory` store when `store: 'memory'` is configured. */
@@ -14,9 +14,9 @@ export function memoryPlugin(options: MemoryPluginOptions = {}): S3BackerPlugin 
     name: MEMORY_PLUGIN_NAME,
     apply(engine) {
       engine.hooks.createBackend.tapPromise(MEMORY_PLUGIN_NAME, async (config) =>
-        config.store === 'memory' ? (options.store ?? new MemoryStore()) : undefined);
+        config.store === 'memory' ? new MemoryStore(options.volume) : undefined);
     },
   };
 }
 
-export { MemoryStore };
+export { MemoryStore, type MemoryVolume };

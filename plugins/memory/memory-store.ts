@@ -2,17 +2,20 @@ import { createHash } from 'node:crypto';
 import { PreconditionFailedError, type ObjectStore, type StoredObject, type PutOptions, type ListOptions, type ObjectInfo } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 
+/** The objects of one memory volume; several store handles (one per mount) may share it. */
+export type MemoryVolume = Map<string, StoredObject>;
+
 /**
  * Objects in a Map: for tests and the engine-overhead benchmark. Bodies are copied on the way in
- * and out, so callers may reuse their buffers (the ObjectStore contract).
+ * and out, so callers may reuse their buffers (the ObjectStore contract). Closing a handle does
+ * not drop the volume: a new MemoryStore over the same map is a remount.
  */
 export class MemoryStore implements ObjectStore {
   readonly kind = 'memory';
   readonly supports = { conditionalPut: true, metadata: true };
-  private readonly objects = new Map<string, StoredObject>();
   private closed = false;
 
-  constructor(readonly description = 'memory://') {}
+  constructor(private readonly objects: MemoryVolume = new Map(), readonly description = 'memory://') {}
 
   async open(): Promise<void> {
     this.check();

@@ -98,7 +98,10 @@ export class Engine {
     this.seal();
     if (this.state !== 'sealed') throw new S3BackerError('S3B_ENGINE_STATE', `mount() called while the engine is ${this.state}; create a new engine for each mount`);
     this.state = 'mounting';
-    const store = await this.createStore();
+    const store = await this.createStore().catch((error) => {
+      this.state = 'shut-down';
+      throw error;
+    });
     let lease: MountLease | undefined;
     try {
       await store.open();
@@ -149,6 +152,19 @@ export class Engine {
     }
   }
 
+  /** The store, opened, for maintenance commands (erase, reset the mounted flag): no mount, no flag. The caller closes it. */
+  async openStore(): Promise<ObjectStore> {
+    this.seal();
+    const store = await this.createStore();
+    try {
+      await store.open();
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+    return store;
+  }
+
   /** Every block that may hold data: what the store lists, plus what plugins add (e.g. unflushed cache entries); sorted, unique. */
   async listBlocks(): Promise<number[]> {
     const { store, geometry } = this.requireMounted();
@@ -164,7 +180,6 @@ export class Engine {
   private async createStore(): Promise<ObjectStore> {
     const store = await this.hooks.createBackend.promise(this.config);
     if (!store) {
-      this.state = 'shut-down';
       throw new S3BackerError('S3B_NO_BACKEND', `no plugin provides the "${this.config.store}" store; add the plugin for it, or choose --store=s3, dir or memory`);
     }
     return store;

@@ -1,0 +1,235 @@
+import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native';
+import { constants } from 'node:os';
+import type { BlockDevice } from '../../engine/block-device.js';
+import type { Logger } from '../../engine/logger.js';
+import { S3BackerError } from '../../errors/s3backer-error.js';
+import { errnoOf } from '../../errors/errno.js';
+import { mountedPaths } from './mount-table.js';
+
+/** libfuse 2.9 (bundled with fuse-native) never negotiates requests above 128 KiB. */
+export const MAX_REQUEST_SIZE = 128 * 1024;
+
+export interface FuseFrontendOptions {
+  mountPoint: string;
+  filename: string;
+  /** Empty: no stats file. */
+  statsFilename: string;
+  fileMode: number;
+  readOnly: boolean;
+  directIO: boolean;
+  /** Shown as the source in /proc/mounts, like the C tool's `fsname=<baseURL><bucket>/<prefix>`. */
+  fsname: string;
+  /** Extra FUSE/mount options from `-o` (allow_other, uid=, ...). */
+  fuseOptions: readonly string[];
+  /** Text of the stats file, generated on every open (C: on every getattr/open). */
+  statsText: () => string;
+  resetStats: () => void;
+  log: Logger;
+}
+
+const ROOT_INO = 1;
+const FILE_INO = 2;
+const STATS_INO = 3;
+const errno = (name: keyof typeof constants.errno) => -constants.errno[name];
+
+/**
+ * One directory with two entries, the disk file and the stats file (C fuse_ops.c). Every request
+ * is async; fuse-native's libfuse runs several kernel requests at once. fsync and flush return
+ * only when the block device says all acknowledged writes are stored.
+ */
+export class FuseFrontend {
+  private fuse: InstanceType<typeof Fuse> | undefined;
+  private readonly started = new Date();
+  private mtime = new Date();
+  private atime = new Date();
+  private readonly openStats = new Map<number, Buffer>();
+  private nextFd = 10;
+  private watcher: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly device: BlockDevice,
+    private readonly options: FuseFrontendOptions,
+  ) {}
+
+  async mount(): Promise<void> {
+    const extra = this.mountOptions();
+    class S3BackerFuse extends Fuse {
+      // fuse-native's option whitelist lacks big_writes/max_write; without big_writes buffered writes
+      // arrive as 4 KiB requests (performance-notes.md: 28-60 MB/s instead of ~800 MB/s).
+      protected override _fuseOptions(): string {
+        const base = super._fuseOptions();
+        return (base ? base + ',' : '-o') + extra.join(',');
+      }
+    }
+    const fuse = new S3BackerFuse(this.options.mountPoint, this.operations(), {
+      // fuse-native answers ETIMEDOUT after 15 s by default; an S3 write with retries may take longer.
+      timeout: false,
+      defaultPermissions: true,
+      allowOther: process.getuid?.() === 0,
+      debug: false,
+    });
+    await new Promise<void>((resolve, reject) => fuse.mount((error) => (error
+      ? reject(new S3BackerError('S3B_MOUNT_POINT', `cannot mount on ${this.options.mountPoint}: ${error.message}; check that it is an empty directory and that /dev/fuse is usable`, { cause: error }))
+      : resolve())));
+    this.fuse = fuse;
+    this.options.log.info(`mounted on ${this.options.mountPoint}`);
+  }
+
+  /** Calls `onGone` once when the mount disappears from the mount table (`umount`, `fusermount -u`). */
+  watchForUnmount(onGone: () => void, intervalMs = 500): void {
+    const mountPoint = this.options.mountPoint;
+    this.watcher = setInterval(() => {
+      mountedPaths().then((paths) => {
+        if (this.watcher && !paths.has(mountPoint)) {
+          this.stopWatching();
+          this.fuse = undefined;
+          onGone();
+        }
+      }, () => {});
+    }, intervalMs);
+  }
+
+  async unmount(): Promise<void> {
+    this.stopWatching();
+    const fuse = this.fuse;
+    this.fuse = undefined;
+    if (!fuse) return;
+    await new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
+  }
+
+  private stopWatching(): void {
+    if (this.watcher) clearInterval(this.watcher);
+    this.watcher = undefined;
+  }
+
+  private mountOptions(): string[] {
+    return [
+      'big_writes', `max_write=${MAX_REQUEST_SIZE}`, `max_read=${MAX_REQUEST_SIZE}`,
+      // The stats file's length changes, so attributes are never cached (C: -oattr_timeout=0).
+      'attr_timeout=0', 'entry_timeout=31536000', 'negative_timeout=31536000',
+      'nodev', 'nosuid', 'subtype=s3backer', `fsname=${this.options.fsname.replace(/,/g, '\\,')}`,
+      ...(this.options.directIO ? ['direct_io'] : []),
+      ...(this.options.readOnly ? ['ro'] : []),
+      ...this.options.fuseOptions,
+    ];
+  }
+
+  private fileStat(): FuseStat {
+    const { size, geometry } = this.device;
+    return {
+      mode: 0o100000 | this.options.fileMode, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+      size, nlink: 1, blksize: geometry.blockSize, blocks: Math.ceil(size / 512), ino: FILE_INO,
+      atime: this.atime, mtime: this.mtime, ctime: this.started,
+    };
+  }
+
+  private statsStat(length: number): FuseStat {
+    const now = new Date();
+    return {
+      mode: 0o100444, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+      size: length, nlink: 1, ino: STATS_INO, atime: now, mtime: now, ctime: this.started,
+    };
+  }
+
+  private which(path: string): 'root' | 'file' | 'stats' | undefined {
+    if (path === '/') return 'root';
+    if (path === '/' + this.options.filename) return 'file';
+    if (this.options.statsFilename && path === '/' + this.options.statsFilename) return 'stats';
+    return undefined;
+  }
+
+  private operations(): FuseOperations {
+    const log = this.options.log;
+    const fail = (what: string, error: unknown): number => {
+      log.error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      return -errnoOf(error);
+    };
+    return {
+      getattr: (path, cb) => {
+        switch (this.which(path)) {
+          case 'root': return cb(0, {
+            mode: 0o040755, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, size: 4096, nlink: 2, ino: ROOT_INO,
+            atime: this.started, mtime: this.started, ctime: this.started,
+          });
+          case 'file': return cb(0, this.fileStat());
+          case 'stats': return cb(0, this.statsStat(Buffer.byteLength(this.options.statsText())));
+          default: return cb(errno('ENOENT'));
+        }
+      },
+      readdir: (path, cb) => {
+        if (path !== '/') return cb(errno('ENOTDIR'));
+        cb(0, ['.', '..', this.options.filename, ...(this.options.statsFilename ? [this.options.statsFilename] : [])]);
+      },
+      open: (path, flags, cb) => {
+        const target = this.which(path);
+        if (target === undefined) return cb(errno('ENOENT'));
+        if (target === 'root') return cb(errno('EISDIR'));
+        const writing = (flags & 3) !== 0; // O_WRONLY or O_RDWR
+        if (target === 'stats') {
+          if (writing) return cb(errno('EACCES'));
+          const fd = this.nextFd++;
+          this.openStats.set(fd, Buffer.from(this.options.statsText()));
+          return cb(0, fd);
+        }
+        if (writing && this.options.readOnly) return cb(errno('EROFS'));
+        this.atime = new Date();
+        cb(0, this.nextFd++);
+      },
+      release: (_path, fd, cb) => {
+        this.openStats.delete(fd);
+        cb(0);
+      },
+      read: (path, fd, buffer, length, position, cb) => {
+        const stats = this.openStats.get(fd);
+        if (stats) {
+          const end = Math.min(stats.length, position + length);
+          return cb(position >= end ? 0 : stats.copy(buffer, 0, position, end));
+        }
+        if (this.which(path) !== 'file') return cb(errno('ENOENT'));
+        // Reads are clipped at the end of the disk; at or past it they return 0 bytes (EOF).
+        const count = Math.max(0, Math.min(length, this.device.size - position));
+        if (count === 0) return cb(0);
+        this.device.read(position, count).then((data) => cb(data.copy(buffer, 0, 0, count)), (error) => cb(fail(`read ${count}@${position}`, error)));
+      },
+      write: (path, _fd, buffer, length, position, cb) => {
+        if (this.which(path) !== 'file') return cb(errno('EACCES'));
+        if (this.options.readOnly) return cb(errno('EROFS'));
+        // A disk cannot grow: writes are clipped at its end, and one starting there has no space.
+        const count = Math.max(0, Math.min(length, this.device.size - position));
+        if (length === 0) return cb(0);
+        if (count === 0) return cb(errno('ENOSPC'));
+        this.mtime = new Date();
+        this.device.write(position, buffer.subarray(0, count)).then(() => cb(count), (error) => cb(fail(`write ${count}@${position}`, error)));
+      },
+      // close() and fsync both push every acknowledged write to the store before answering
+      // (stronger than the C tool, whose fsync is a no-op: c-s3backer.md §6.8).
+      flush: (path, _fd, cb) => {
+        if (this.which(path) !== 'file') return cb(0);
+        this.device.flush().then(() => cb(0), (error) => cb(fail('flush', error)));
+      },
+      fsync: (path, _datasync, _fd, cb) => {
+        if (this.which(path) !== 'file') return cb(0);
+        this.device.flush().then(() => cb(0), (error) => cb(fail('fsync', error)));
+      },
+      // The file has a fixed size; truncate succeeds and changes nothing, as in the C tool.
+      truncate: (path, _size, cb) => cb(this.which(path) === undefined ? errno('ENOENT') : 0),
+      ftruncate: (path, _fd, _size, cb) => cb(this.which(path) === undefined ? errno('ENOENT') : 0),
+      utimens: (path, atime, mtime, cb) => {
+        if (this.which(path) === 'file') {
+          this.atime = atime;
+          this.mtime = mtime;
+        }
+        cb(this.which(path) === undefined ? errno('ENOENT') : 0);
+      },
+      unlink: (path, cb) => {
+        if (this.which(path) !== 'stats') return cb(errno('EPERM'));
+        this.options.resetStats();
+        cb(0);
+      },
+      statfs: (_path, cb) => {
+        const { blockSize, numBlocks } = this.device.geometry;
+        cb(0, { bsize: blockSize, frsize: blockSize, blocks: numBlocks, bfree: 0, bavail: 0, files: 3, ffree: 0, favail: 0, namemax: 255 });
+      },
+    };
+  }
+}
