@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { StoredObject } from '../../src/engine/object-store.js';
+
+/** Golden objects written by the C s3backer 2.1.6 (../shared/fixtures/c-s3backer/README.md). */
+export interface FixtureObject {
+  key: string;
+  block: number;
+  kind: 'pattern' | 'text';
+  headers: Record<string, string>;
+  bodyBase64: string;
+}
+export interface FixtureWrite { block: number; kind: 'pattern' | 'text' | 'zeros'; key: string; plaintextSha256?: string }
+export interface FixtureCase {
+  name: string;
+  prefix: string;
+  blockSize: number;
+  size: number;
+  numBlocks: number;
+  blockHashPrefix?: boolean;
+  compression: { alg: string; level: number } | null;
+  encryption: string | null;
+  writes: FixtureWrite[];
+  objects: FixtureObject[];
+  mountToken?: { key: string; headers: Record<string, string>; bodyText: string };
+}
+
+export const FIXTURES_PATH = fileURLToPath(new URL('../../../../shared/fixtures/c-s3backer/fixtures.json', import.meta.url));
+
+export function loadFixtureCases(): FixtureCase[] {
+  return (JSON.parse(readFileSync(FIXTURES_PATH, 'utf8')) as { cases: FixtureCase[] }).cases;
+}
+
+/** The fixture's data rules: the plaintext of block `b` of a given kind. */
+export function fixturePlaintext(kind: FixtureWrite['kind'], block: number, blockSize: number): Buffer {
+  if (kind === 'zeros') return Buffer.alloc(blockSize);
+  if (kind === 'pattern') return Buffer.from(Array.from({ length: blockSize }, (_, i) => (block * 31 + i * 7) & 0xff));
+  let text = '';
+  for (let n = 0; text.length < blockSize; n++) text += `s3backer block ${block} line ${n}\n`;
+  return Buffer.from(text.slice(0, blockSize), 'ascii');
+}
+
+/** A fixture object as an ObjectStore would hold it (metadata names without `x-amz-meta-`). */
+export function fixtureToStored(object: FixtureObject): StoredObject {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(object.headers)) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
+  const body = Buffer.from(object.bodyBase64, 'base64');
+  return {
+    body, metadata, etag: object.headers.etag!, size: body.length,
+    ...(object.headers['content-type'] ? { contentType: object.headers['content-type'] } : {}),
+    ...(object.headers['content-encoding'] ? { contentEncoding: object.headers['content-encoding'] } : {}),
+  };
+}
