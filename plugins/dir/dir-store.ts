@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions } from '../../src/engine/object-store.js';
+import { closedStoreError } from '../../src/engine/closed-store-error.js';
+import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { KeyLock } from './key-lock.js';
+import { TEMP_NAME_PATTERN, writeFileAtomic, removeFile } from './atomic-file.js';
+import { SIDECAR_DIR, readSidecar, formatSidecar, emptySidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';
+
+export interface DirStoreOptions {
+  /** The directory (the `--test` "bucket"); must exist. Relative paths resolve against the current directory. */
+  directory: string;
+  /**
+   * A Content-Type that is not recorded: objects put with it (or with none) get no sidecar for it,
+   * and objects without a recorded type read back with it (S3 likewise reports a default type).
+   * The plugin uses the C tool's block type, so plain data blocks stay bare files as C writes them.
+   */
+  defaultContentType?: string;
+}
+
+/**
+ * One file per object at `<dir>/<key>`, exactly the C tool's `--test` layout (c-s3backer.md
+ * §6.3): raw bodies, written to `<path>.XXXXXX` and renamed into place, a missing file reads as
+ * missing. What S3 would keep beside the body (metadata, Content-Encoding, Content-Type) goes to a
+ * sidecar `<dir>/.s3backer-meta/<key>.json` only when there is any, so a C-written directory (no
+ * sidecars) reads fine and plain blocks written here stay readable by the C tool.
+ */
+export class DirStore implements ObjectStore {
+  readonly kind = 'dir';
+  readonly supports = { conditionalPut: true, metadata: true };
+  readonly description: string;
+  readonly root: string;
+  private readonly defaultContentType: string | undefined;
+  private readonly locks = new KeyLock();
+  private closed = false;
+
+  constructor(options: DirStoreOptions) {
+    this.root = resolve(options.directory);
+    this.description = `file://${this.root}/`;
+    this.defaultContentType = options.defaultContentType;
+  }
+
+  async open(): Promise<void> {
+    this.check();
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(this.root)).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw this.ioError('open', this.root, error);
+      isDirectory = false;
+    }
+    if (!isDirectory) {
+      throw new S3BackerError('S3B_BUCKET_NOT_FOUND',
+        `directory ${this.root} does not exist or is not a directory; create it (mkdir -p ${this.root}) or give the right directory as the bucket argument of --store=dir / --test`);
+    }
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    this.check();
+    const path = this.pathOf(key);
+    return this.locks.run(key, async () => {
+      const body = await this.readBody('GET', key, path);
+      if (!body) return null;
+      return { ...(await this.info(key, body)), body };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    this.check();
+    const path = this.pathOf(key);
+    return this.locks.run(key, async () => {
+      // The ETag is the MD5 of the body, so HEAD reads it too (blocks are small; C-written files
+      // have nothing else to go by).
+      const body = await this.readBody('HEAD', key, path);
+      return body ? this.info(key, body) : null;
+    });
+  }
+
+  /**
+   * Crash order: the sidecar gains the new body's entry BEFORE the body is renamed into place
+   * (keeping the old body's entry), and loses the old entries only after. A crash at any point
+   * leaves the old body with its metadata or the new body with its metadata, because a body
+   * picks its sidecar entry by its own MD5.
+   */
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
+    this.check();
+    const path = this.pathOf(key);
+    const sidecarPath = this.sidecarPathOf(key);
+    const exclusive = options.ifNoneMatch === '*';
+    return this.locks.run(key, async () => {
+      // Cheap early answer; the link() below is what makes creation atomic.
+      if (exclusive && (await isFile(path))) throw new PreconditionFailedError(key);
+      const md5 = md5Hex(body);
+      const entry = this.entryFor(options);
+      const previous = await this.readSidecarOf('PUT', key, sidecarPath);
+      try {
+        if (entry) {
+          const during: Sidecar = { version: 1, entries: { ...previous?.sidecar.entries, [md5]: entry } };
+          await writeFileAtomic(sidecarPath, formatSidecar(during));
+        }
+        try {
+          await writeFileAtomic(path, body, { exclusive });
+        } catch (error) {
+          if (!(exclusive && (error as NodeJS.ErrnoException).code === 'EEXIST')) throw error;
+          // Lost a creation race (another process): put the sidecar back as it was.
+          if (entry) await (previous ? writeFileAtomic(sidecarPath, previous.text) : removeFile(sidecarPath));
+          throw new PreconditionFailedError(key);
+        }
+        if (entry) {
+          if (previous && Object.keys(previous.sidecar.entries).some((name) => name !== md5)) {
+            await writeFileAtomic(sidecarPath, formatSidecar({ ...emptySidecar(), entries: { [md5]: entry } }));
+          }
+        } else if (previous) {
+          await removeFile(sidecarPath);
+        }
+      } catch (error) {
+        if (error instanceof PreconditionFailedError || error instanceof S3BackerError) throw error;
+        throw this.ioError('PUT', key, error);
+      }
+      return { etag: `"${md5}"` };
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check();
+    const path = this.pathOf(key);
+    const sidecarPath = this.sidecarPathOf(key);
+    await this.locks.run(key, async () => {
+      try {
+        // Body first: a crash in between leaves an orphan sidecar, which describes no body.
+        await removeFile(path);
+        await removeFile(sidecarPath);
+      } catch (error) {
+        throw this.ioError('DELETE', key, error);
+      }
+    });
+  }
+
+  /**
+   * Walks the tree in key order without collecting it: each directory's entries sort by their
+   * name, with a `/` appended for subdirectories, which is exactly where their keys sort among
+   * the siblings. Subtrees outside the prefix or wholly before startAfter are not read.
+   */
+  async *list(options: ListOptions = {}): AsyncIterable<string> {
+    this.check();
+    yield* this.walk(this.root, '', options.prefix ?? '', options.startAfter);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private async *walk(directory: string, keyPrefix: string, prefix: string, startAfter: string | undefined): AsyncGenerator<string> {
+    this.check();
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (keyPrefix !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new S3BackerError('S3B_BUCKET_NOT_FOUND', `directory ${this.root} does not exist; create it or check the bucket argument`, { cause: error });
+      }
+      throw this.ioError('LIST', keyPrefix || '/', error);
+    }
+    const items = entries
+      .filter((entry) => entry.isDirectory() ? !(keyPrefix === '' && entry.name === SIDECAR_DIR) : entry.isFile() && !TEMP_NAME_PATTERN.test(entry.name))
+      .map((entry) => ({ name: entry.name, isDirectory: entry.isDirectory(), sortKey: keyPrefix + entry.name + (entry.isDirectory() ? '/' : '') }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const item of items) {
+      const key = item.sortKey;
+      if (item.isDirectory) {
+        if (!key.startsWith(prefix) && !prefix.startsWith(key)) continue;
+        if (startAfter !== undefined && key < startAfter && !startAfter.startsWith(key)) continue;
+        yield* this.walk(join(directory, item.name), key, prefix, startAfter);
+      } else if (key.startsWith(prefix) && (startAfter === undefined || key > startAfter)) {
+        yield key;
+      }
+    }
+  }
+
+  private entryFor(options: PutOptions): SidecarEntry | undefined {
+    const metadata = options.metadata ?? {};
+    const contentType = options.contentType && options.contentType !== this.defaultContentType ? options.contentType : undefined;
+    if (Object.keys(metadata).length === 0 && !options.contentEncoding && !contentType) return undefined;
+    const lowerCased: Record<string, string> = {};
+    for (const [name, value] of Object.entries(metadata)) lowerCased[name.toLowerCase()] = value;
+    return {
+      metadata: lowerCased,
+      ...(options.contentEncoding ? { contentEncoding: options.contentEncoding } : {}),
+      ...(contentType ? { contentType } : {}),
+    };
+  }
+
+  private async info(key: string, body: Buffer): Promise<ObjectInfo> {
+    const md5 = md5Hex(body);
+    const entry = (await this.readSidecarOf('GET', key, this.sidecarPathOf(key)))?.sidecar.entries[md5];
+    const contentType = entry?.contentType ?? this.defaultContentType;
+    return {
+      etag: `"${md5}"`,
+      size: body.length,
+      metadata: { ...entry?.metadata },
+      ...(entry?.contentEncoding ? { contentEncoding: entry.contentEncoding } : {}),
+      ...(contentType ? { contentType } : {}),
+    };
+  }
+
+  private async readBody(method: string, key: string, path: string): Promise<Buffer | null> {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: a parent is a file; EISDIR: the name is a directory of longer keys. No such object.
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
+      throw this.ioError(method, key, error);
+    }
+  }
+
+  private async readSidecarOf(method: string, key: string, path: string): Promise<{ text: string; sidecar: Sidecar } | undefined> {
+    try {
+      return await readSidecar(path);
+    } catch (error) {
+      if (error instanceof SyntaxError) {
+        throw new S3BackerError('S3B_BACKEND_IO',
+          `${method} ${key}: the metadata file ${path} is damaged (${error.message}); delete it (the object then reads without metadata) or restore it`, { cause: error });
+      }
+      throw this.ioError(method, key, error);
+    }
+  }
+
+  /** `<root>/<key>`, refusing names that cannot be one file of this layout. */
+  private pathOf(key: string): string {
+    return join(this.root, ...this.segments(key));
+  }
+
+  private sidecarPathOf(key: string): string {
+    return join(this.root, SIDECAR_DIR, ...this.segments(key)) + '.json';
+  }
+
+  private segments(key: string): string[] {
+    const segments = key.split('/');
+    const last = segments[segments.length - 1]!;
+    let reason: string | undefined;
+    if (key === '' || key.includes('\0')) reason = 'it is empty or contains a NUL byte';
+    else if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) reason = 'it has an empty, "." or ".." path segment';
+    else if (segments[0] === SIDECAR_DIR) reason = `"${SIDECAR_DIR}" is where metadata is kept`;
+    else if (TEMP_NAME_PATTERN.test(last)) reason = 'it ends like a temporary file (".XXXXXX")';
+    if (reason) {
+      throw new S3BackerError('S3B_CONFIG_INVALID',
+        `object name "${key}" cannot be stored under ${this.description}: ${reason}; use a --prefix of plain path segments such as "vol1/"`);
+    }
+    return segments;
+  }
+
+  private ioError(method: string, key: string, cause: unknown): S3BackerError {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new S3BackerError('S3B_BACKEND_IO',
+      `${method} ${key} in ${this.description} failed: ${reason}; ${code === 'ENOSPC' ? 'free some space on that file system' : 'check the directory\'s permissions and file system'}`, { cause });
+  }
+
+  private check(): void {
+    if (this.closed) throw closedStoreError(this.kind);
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function md5Hex(body: Buffer): string {
+  return createHash('md5').update(body).digest('hex');
+}
