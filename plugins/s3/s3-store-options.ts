@@ -1,0 +1,48 @@
+import type { ResolvedConfig } from '../../src/config/resolved-config.js';
+import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import type { S3Credentials } from './credentials.js';
+import type { S3StoreOptions } from './s3-store.js';
+
+export interface S3Endpoint {
+  endpoint: string;
+  forcePathStyle: boolean;
+}
+
+type EndpointConfig = Pick<ResolvedConfig, 'region' | 'ssl'> & { baseURL?: string | undefined; vhost?: boolean | undefined };
+
+/**
+ * Where requests go and in which URL style, as the C tool decides (c-s3backer.md §2.4, §6.9):
+ * an explicit `--baseURL` is used path-style unless `--vhost`; otherwise AWS's endpoint for the
+ * region, where a region other than us-east-1 turns vhost on unless `--no-vhost`. The default
+ * endpoint is always https (the C tool's default is plain http unless `--ssl`; we do not send
+ * signed requests in clear text by default). Throws S3B_CONFIG_INVALID, so call it at config time.
+ */
+export function resolveS3Endpoint(config: EndpointConfig): S3Endpoint {
+  if (config.baseURL !== undefined) {
+    if (config.ssl && !/^https:\/\//i.test(config.baseURL)) {
+      throw new S3BackerError('S3B_CONFIG_INVALID',
+        `--ssl requires an https:// endpoint, but --baseURL is ${config.baseURL}; change --baseURL to https://..., or drop --ssl`);
+    }
+    return { endpoint: config.baseURL, forcePathStyle: config.vhost !== true };
+  }
+  const defaultRegion = config.region === 'us-east-1';
+  const host = defaultRegion ? 's3.amazonaws.com' : `s3.${config.region}.amazonaws.com`;
+  const vhost = config.vhost ?? !defaultRegion;
+  return { endpoint: `https://${host}/`, forcePathStyle: !vhost };
+}
+
+/** ResolvedConfig -> the S3 store's explicit options (the store itself never reads the config). */
+export function s3StoreOptionsFromConfig(config: ResolvedConfig, credentials: S3Credentials): S3StoreOptions {
+  const { endpoint, forcePathStyle } = resolveS3Endpoint(config);
+  return {
+    endpoint,
+    forcePathStyle,
+    bucket: config.bucket,
+    region: config.region,
+    credentials,
+    timeoutMs: config.timeout * 1000,
+    retry: { initialPauseMs: config.initialRetryPause, maxTotalPauseMs: config.maxRetryPause },
+    acl: config.accessType,
+    prefix: config.prefix,
+  };
+}

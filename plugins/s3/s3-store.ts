@@ -1,0 +1,332 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import {
+  S3Client, HeadBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, DeleteObjectCommand, ListObjectsCommand,
+  type S3ClientConfig, type ObjectCannedACL,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions } from '../../src/engine/object-store.js';
+import { closedStoreError } from '../../src/engine/closed-store-error.js';
+import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import type { Logger } from '../../src/engine/logger.js';
+import type { S3Credentials } from './credentials.js';
+import { withRetry, realSleep, RetriesExhaustedError, type RetryPolicy } from './retry.js';
+import { describeFailure, isRetryableFailure, formatFailure, type S3Failure } from './s3-failure.js';
+import { S3Stats, type S3Method } from './s3-stats.js';
+
+export interface S3StoreOptions {
+  /** Service endpoint, e.g. `http://127.0.0.1:4568` or `https://s3.eu-west-1.amazonaws.com`. */
+  endpoint: string;
+  bucket: string;
+  /** Signing region. */
+  region: string;
+  /** Path-style URLs (`endpoint/bucket/key`); false puts the bucket in the host name. */
+  forcePathStyle: boolean;
+  credentials: S3Credentials;
+  /** Limit for one HTTP attempt, connection included (`--timeout`). */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Canned ACL sent with every PUT (`--accessType`). */
+  acl?: ObjectCannedACL;
+  /**
+   * Whether the server honours `If-None-Match: *` on PUT (AWS does since 2024). s3rver 3.7.1
+   * ignores it and overwrites, so tests against it turn this off. Default true.
+   */
+  conditionalPut?: boolean;
+  /** The volume's prefix; only for `description`, the engine already puts it in every key. */
+  prefix?: string;
+  stats?: S3Stats;
+  /** Debug log of every request (`--debug`). */
+  logger?: Logger;
+  /** Injectable for tests of the retry schedule. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Keep-alive connections per agent. Default 64. */
+  maxSockets?: number;
+}
+
+/** Outcome of one attempt that answered 404 where 404 is an answer (GET/HEAD null, DELETE ok). */
+const NOT_FOUND = Symbol('not-found');
+
+/**
+ * Objects in an S3 bucket through `@aws-sdk/client-s3` (never hand-signed). The SDK's own retries
+ * are off (`maxAttempts: 1`): retries follow the C tool's budget (retry.ts), so `--maxRetryPause`
+ * means the same thing in both tools, and every attempt is counted in the `http_*` stats.
+ */
+export class S3Store implements ObjectStore {
+  readonly kind = 's3';
+  readonly supports;
+  readonly description: string;
+  /** Where requests go, for messages (`http://127.0.0.1:4568/` or `https://bucket.s3...amazonaws.com/`). */
+  readonly endpointDescription: string;
+  readonly stats: S3Stats;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly acl: ObjectCannedACL | undefined;
+  private readonly retry: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly logger: Logger | undefined;
+  private readonly credentials: S3Credentials;
+  private closed = false;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.acl = options.acl;
+    this.retry = options.retry;
+    this.sleep = options.sleep ?? realSleep;
+    this.logger = options.logger;
+    this.credentials = options.credentials;
+    this.stats = options.stats ?? new S3Stats();
+    this.supports = { conditionalPut: options.conditionalPut ?? true, metadata: true };
+
+    const base = new URL(options.endpoint);
+    const root = `${base.protocol}//${options.forcePathStyle ? base.host : `${options.bucket}.${base.host}`}${base.pathname.replace(/\/*$/, '/')}`;
+    this.endpointDescription = root;
+    this.description = `${root}${options.forcePathStyle ? `${options.bucket}/` : ''}${options.prefix ?? ''}`;
+
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+    const config: S3ClientConfig = {
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      // We retry ourselves (C semantics, counted in the stats).
+      maxAttempts: 1,
+      // s3rver stores the aws-chunked framing of a streamed upload with a trailing checksum
+      // (silent corruption, performance-notes.md); S3 needs no checksum for PutObject. Likewise
+      // do not validate response checksums the C tool never asked for.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // Per-request middleware stack resolution is most of the SDK's CPU cost (performance-notes.md).
+      cacheMiddleware: true,
+      requestHandler: new NodeHttpHandler({
+        httpAgent: new HttpAgent(agentOptions),
+        httpsAgent: new HttpsAgent(agentOptions),
+        // `--timeout` bounds one attempt, connection included (§6.10); the idle-socket limit also
+        // catches a body download that stalls after the headers arrived.
+        connectionTimeout: options.timeoutMs,
+        requestTimeout: options.timeoutMs,
+        throwOnRequestTimeout: true,
+        socketTimeout: options.timeoutMs,
+      }),
+    };
+    if (options.credentials.kind === 'static') {
+      config.credentials = { accessKeyId: options.credentials.accessKeyId, secretAccessKey: options.credentials.secretAccessKey };
+    } else if (options.credentials.kind === 'anonymous') {
+      // No Authorization header at all (§3.2). The identity is never used by the no-op signer,
+      // but without one the SDK would run the default provider chain and fail.
+      config.credentials = { accessKeyId: '', secretAccessKey: '' };
+      config.signer = { sign: async (request) => request };
+    }
+    this.client = new S3Client(config);
+  }
+
+  /** HEAD the bucket: the first request of a mount says whether the bucket and the credentials work. */
+  async open(): Promise<void> {
+    this.check();
+    const answer = await this.perform('HEAD', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })), {
+      notFoundIsAnswer: true, description: `bucket "${this.bucket}"`,
+    });
+    if (answer === NOT_FOUND) throw this.bucketNotFound('HTTP 404');
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    this.check();
+    const result = await this.perform('GET', key, async () => {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      // Read the body inside the attempt, so a connection reset mid-body is retried too.
+      const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
+      return { response, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    }, { notFoundIsAnswer: true });
+    if (result === NOT_FOUND) return null;
+    const { response, body } = result;
+    return {
+      body,
+      etag: response.ETag ?? '',
+      size: body.length,
+      metadata: lowerCaseKeys(response.Metadata),
+      ...(response.ContentEncoding ? { contentEncoding: response.ContentEncoding } : {}),
+      ...(response.ContentType ? { contentType: response.ContentType } : {}),
+    };
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    this.check();
+    const response = await this.perform('HEAD', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+    if (response === NOT_FOUND) return null;
+    return {
+      etag: response.ETag ?? '',
+      size: response.ContentLength ?? 0,
+      metadata: lowerCaseKeys(response.Metadata),
+      ...(response.ContentEncoding ? { contentEncoding: response.ContentEncoding } : {}),
+      ...(response.ContentType ? { contentType: response.ContentType } : {}),
+    };
+  }
+
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
+    this.check();
+    const metadata = options.metadata && Object.keys(options.metadata).length > 0 ? options.metadata : undefined;
+    const response = await this.perform('PUT', key, () => this.client.send(new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      // A Buffer with a known length: sent as is, never as an aws-chunked stream.
+      Body: body,
+      ContentLength: body.length,
+      ...(options.contentType ? { ContentType: options.contentType } : {}),
+      ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
+      ...(metadata ? { Metadata: metadata } : {}),
+      ...(this.acl ? { ACL: this.acl } : {}),
+      ...(options.ifNoneMatch === '*' ? { IfNoneMatch: '*' } : {}),
+    })), { notFoundIsAnswer: false, ifNoneMatch: options.ifNoneMatch === '*' });
+    if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
+    // §3.2: the server's ETag is what we keep (never a local MD5: SSE-KMS ETags are not MD5s).
+    if (!response.ETag) {
+      throw new S3BackerError('S3B_BACKEND_IO', `PUT ${key} at ${this.description}: the answer has no ETag header; the server is not S3-compatible enough, check --baseURL`);
+    }
+    return { etag: response.ETag };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check();
+    // 404 is success (§3.2, C issue #35): the object is gone either way.
+    await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+  }
+
+  /**
+   * ListObjects v1 with `Marker`, as the C tool lists (§3.9): s3rver answers 500 to every truncated
+   * ListObjectsV2 page under Node >= 17 (performance-notes.md). The next marker is the last key of
+   * the page (`NextMarker` is only sent with a delimiter).
+   */
+  async *list(options: ListOptions = {}): AsyncIterable<string> {
+    this.check();
+    const prefix = options.prefix ?? '';
+    let marker = options.startAfter;
+    for (;;) {
+      const page = await this.perform('LIST', undefined, () => this.client.send(new ListObjectsCommand({
+        Bucket: this.bucket,
+        ...(prefix ? { Prefix: prefix } : {}),
+        ...(marker !== undefined ? { Marker: marker } : {}),
+      })), { notFoundIsAnswer: false, description: `list of "${prefix}"` });
+      if (page === NOT_FOUND) return;
+      const keys = (page.Contents ?? []).map((object) => object.Key).filter((key): key is string => key !== undefined);
+      for (const key of keys) {
+        if (key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter)) yield key;
+      }
+      if (!page.IsTruncated) return;
+      const next = page.NextMarker ?? keys[keys.length - 1];
+      if (next === undefined || (marker !== undefined && next <= marker)) {
+        throw new S3BackerError('S3B_BACKEND_IO',
+          `listing ${this.description}${prefix} after "${marker ?? ''}": the server said the list is truncated but gave no further key; the server's ListObjects is broken, report it to its vendor`);
+      }
+      this.check();
+      marker = next;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.destroy();
+  }
+
+  private check(): void {
+    if (this.closed) throw closedStoreError(this.kind);
+  }
+
+  /**
+   * One request with the C tool's retries: every attempt is timed and counted; the final failure
+   * becomes an S3BackerError (or PreconditionFailedError) that names the method, the key and the
+   * endpoint.
+   */
+  private async perform<T>(method: S3Method, key: string | undefined, run: () => Promise<T>,
+    options: { notFoundIsAnswer: boolean; ifNoneMatch?: boolean; description?: string }): Promise<T | typeof NOT_FOUND> {
+    const what = `${method} ${key ?? options.description ?? this.bucket}`;
+    try {
+      return await withRetry(this.retry, {
+        isRetryable: (error) => isRetryableFailure(describeFailure(error)),
+        sleep: this.sleep,
+        onRetry: (error, pauseMs, retry) => {
+          this.stats.recordRetry(pauseMs);
+          this.logger?.debug(`${what}: ${formatFailure(describeFailure(error))}; retry #${retry} in ${pauseMs} ms`);
+        },
+      }, async () => {
+        const started = performance.now();
+        try {
+          const result = await run();
+          const elapsed = performance.now() - started;
+          this.stats.recordSuccess(method, key, elapsed);
+          this.logger?.debug(`${what}: ok (${elapsed.toFixed(1)} ms)`);
+          return result;
+        } catch (error) {
+          const failure = describeFailure(error);
+          // A missing BUCKET is never "a zero block": only GET names it (HEAD answers have no body).
+          if (failure.kind === 'not-found' && options.notFoundIsAnswer && failure.code !== 'NoSuchBucket') {
+            if (key !== undefined) this.stats.recordNotFound(method, key);
+            this.logger?.debug(`${what}: not found`);
+            return NOT_FOUND;
+          }
+          if (failure.status !== undefined && failure.status !== 404) this.stats.recordHttpError(failure.status);
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw this.translate(error, what, key, options.ifNoneMatch === true);
+    }
+  }
+
+  private translate(error: unknown, what: string, key: string | undefined, ifNoneMatch: boolean): Error {
+    if (error instanceof S3BackerError) return error;
+    const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
+    const cause = exhausted ? exhausted.cause : error;
+    const failure = describeFailure(cause);
+    const at = `${what} at ${this.description}`;
+    if (exhausted) {
+      const tries = `after ${exhausted.attempts} attempts and ${(exhausted.pausedMs / 1000).toFixed(3)} s of pauses`;
+      if (failure.kind === 'network' || failure.kind === 'timeout') {
+        return new S3BackerError('S3B_BACKEND_UNREACHABLE',
+          `${at}: cannot reach ${this.endpointDescription} (${formatFailure(failure)}) ${tries}; is the server running? check --baseURL (and --region), the network, or raise --timeout/--maxRetryPause`, { cause });
+      }
+      return new S3BackerError('S3B_BACKEND_IO',
+        `${at} failed: ${formatFailure(failure)} ${tries}; check the server's health, or raise --maxRetryPause to wait longer`, { cause });
+    }
+    if (failure.kind === 'not-found' && failure.code === 'NoSuchBucket') return this.bucketNotFound(formatFailure(failure), cause);
+    if (failure.kind === 'precondition' && ifNoneMatch && key !== undefined) return new PreconditionFailedError(key);
+    if (failure.kind === 'auth') {
+      return new S3BackerError('S3B_BACKEND_AUTH', `${at}: the server refused ${this.whoAmI()} (${formatFailure(failure)}); check --accessId, --accessKey and --accessFile (and that the key may use bucket "${this.bucket}")`, { cause });
+    }
+    if (isCredentialsProviderError(cause)) {
+      return new S3BackerError('S3B_BACKEND_AUTH', `${at}: no credentials found (${failure.message}); give --accessId and --accessKey, an access file (~/.s3backer_passwd or --accessFile), or configure the AWS environment`, { cause });
+    }
+    if (failure.kind === 'redirect') {
+      return new S3BackerError('S3B_BACKEND_IO', `${at}: the server redirects (${formatFailure(failure)}); you may need --vhost and/or --region`, { cause });
+    }
+    return new S3BackerError('S3B_BACKEND_IO', `${at} failed: ${describeUnexpected(failure)}; check --baseURL and the server's logs`, { cause });
+  }
+
+  private bucketNotFound(reason: string, cause?: unknown): S3BackerError {
+    return new S3BackerError('S3B_BUCKET_NOT_FOUND',
+      `bucket "${this.bucket}" does not exist at ${this.endpointDescription} (${reason}); create it, or check the bucket name and --region`, cause === undefined ? {} : { cause });
+  }
+
+  private whoAmI(): string {
+    switch (this.credentials.kind) {
+      case 'static': return `access key id "${this.credentials.accessKeyId}" (secret from ${this.credentials.source})`;
+      case 'anonymous': return 'anonymous requests (--accessId= is empty)';
+      case 'default-chain': return 'the credentials of the AWS SDK default chain (no --accessId, no access file)';
+    }
+  }
+}
+
+function describeUnexpected(failure: S3Failure): string {
+  return failure.kind === 'other' && failure.status === undefined ? `${formatFailure(failure)} (no HTTP error status)` : formatFailure(failure);
+}
+
+function isCredentialsProviderError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'CredentialsProviderError';
+}
+
+/** The ObjectStore contract: lower-case metadata names (Node already lower-cases header names). */
+function lowerCaseKeys(metadata: Record<string, string> | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metadata ?? {})) result[name.toLowerCase()] = value;
+  return result;
+}
