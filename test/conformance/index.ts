@@ -1,0 +1,3 @@
+// The conformance suites, importable by third-party plugins as `s3backer/conformance`.
+export { runBackendConformance, BACKEND_CASES, type BackendConformanceOptions } from './backend-suite.js';
+export type { BackendCase, CaseContext } from './cases/backend/backend-case.js';
