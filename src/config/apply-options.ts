@@ -1,0 +1,21 @@
+import type { ResolvedConfig } from './resolved-config.js';
+import type { S3BackerPlugin } from '../engine/plugin.js';
+import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
+import { memoryPlugin } from '../../plugins/memory/index.js';
+import { dirPlugin } from '../../plugins/dir/index.js';
+import { s3Plugin } from '../../plugins/s3/index.js';
+
+/**
+ * Declarative options become built-in plugin instances here, in one place (webpack's
+ * WebpackOptionsApply). Plugins from the config file come first, so a third-party store or
+ * codec tapped at the same stage wins ties over the built-ins.
+ */
+export function applyOptions(config: ResolvedConfig): S3BackerPlugin[] {
+  return [
+    ...config.plugins,
+    zeroMapPlugin(),
+    memoryPlugin(),
+    dirPlugin(),
+    s3Plugin(),
+  ];
+}

@@ -1,0 +1,76 @@
+import { OPTION_KEYS, optionSpec, defaultText, type OptionGroup, type OptionSpec } from './options.js';
+import { CONFIG_SEARCH_PLACES } from './load-config-file.js';
+import { USAGE } from './merge-config.js';
+
+/** Group headings, in the order help and docs list them. */
+export const GROUP_TITLES: Readonly<Record<OptionGroup, string>> = Object.freeze({
+  volume: 'Volume',
+  store: 'Store',
+  s3: 'S3',
+  fuse: 'FUSE mount',
+  general: 'General',
+});
+
+/** Enum values are spelled out in the flag column only while they stay this short. */
+const MAX_INLINE_ENUM = 24;
+/** Flag column width; longer flags put their description on the next line. */
+const FLAG_COLUMN = 30;
+
+/** How a flag is written, e.g. `-f, --foreground`, `--size=SIZE`, `-F FILE, --configFile=FILE`. */
+export function flagUsage(spec: OptionSpec): string {
+  const value = valuePlaceholder(spec);
+  const long = `--${spec.flag}${value === undefined ? '' : '=' + value}`;
+  const shorts = (spec.aliases ?? []).map((alias) => (alias.length === 1 ? `-${alias}` : `--${alias}`) + (value === undefined ? '' : ` ${value}`));
+  return [...shorts, long].join(', ');
+}
+
+/** The one-line description with the enum values (when not in the flag column) and the default. */
+export function describeOption(spec: OptionSpec): string {
+  let text = spec.doc;
+  if (spec.type === 'enum' && valuePlaceholder(spec) === 'VALUE') text += ` One of: ${spec.values.join(', ')}.`;
+  const dflt = defaultText(spec);
+  if (dflt !== undefined) text += ` (default: ${dflt})`;
+  return text;
+}
+
+function valuePlaceholder(spec: OptionSpec): string | undefined {
+  if (spec.type === 'boolean') return undefined;
+  if (spec.metavar !== undefined) return spec.metavar;
+  if (spec.type === 'enum') {
+    const inline = spec.values.join('|');
+    return inline.length <= MAX_INLINE_ENUM ? inline : 'VALUE';
+  }
+  return 'VALUE';
+}
+
+/** `s3backer --help`, generated from OPTION_TABLE so it cannot drift from what the parser accepts. */
+export function helpText(): string {
+  const lines: string[] = [
+    's3backer: a virtual disk whose blocks live in S3 (compatible with the C s3backer)',
+    '',
+    'Usage:',
+    `  ${USAGE.mount}`,
+    `  ${USAGE.erase}`,
+    `  ${USAGE['reset-mounted-flag']}`,
+    '  s3backer --test [options] directory mountpoint',
+    '',
+    'A flag takes its value after "=" (--size=1g). Every flag can also be given in an -o list, as in',
+    '/etc/fstab: -o size=1g,readOnly. Other -o items (allow_other, uid=N, ro, ...) are passed to FUSE.',
+    '-F FILE (--configFile=FILE) reads more arguments from FILE, one per line. As with FUSE, -d also means -f.',
+    '--config=FILE loads a typed config file; without it, the first of',
+    `  ${CONFIG_SEARCH_PLACES.join(', ')}`,
+    'in the current directory is loaded. Flags on the command line override the config file.',
+  ];
+  for (const group of Object.keys(GROUP_TITLES) as OptionGroup[]) {
+    lines.push('', `${GROUP_TITLES[group]}:`);
+    for (const key of OPTION_KEYS) {
+      const spec = optionSpec(key);
+      if (spec.group !== group) continue;
+      const usage = flagUsage(spec);
+      const description = describeOption(spec);
+      if (usage.length + 2 > FLAG_COLUMN) lines.push(`  ${usage}`, `  ${' '.repeat(FLAG_COLUMN)}${description}`);
+      else lines.push(`  ${usage.padEnd(FLAG_COLUMN)}${description}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

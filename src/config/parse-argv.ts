@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { OPTION_KEYS, optionSpec, parseOptionValue, checkOptionValue, type OptionKey } from './options.js';
+import { closestName } from './closest-name.js';
+import { isFusePassthroughOption } from './fuse-passthrough-options.js';
+import { S3BackerError } from '../errors/s3backer-error.js';
+
+/** The command line, parsed but not yet merged with a config file or defaults (see merge-config.ts). */
+export interface ParsedCommandLine {
+  /** Options given on the command line (flags, `-o` items, flag-file lines); the last one given wins. */
+  options: Partial<Record<OptionKey, unknown>>;
+  /** `bucket[/subdir]` (or the `--test` directory) and the mount point, in order. */
+  positionals: string[];
+  /** `-o` items passed through to FUSE (allow-listed in fuse-passthrough-options.ts). */
+  fuseOptions: string[];
+}
+
+export interface ParseArgvOptions {
+  /** Reads a `--configFile` flag file; tests substitute an in-memory map. */
+  readFile?: (path: string) => string;
+}
+
+/** C §2.2: more substitutions than this is an error (a flag file that includes itself). */
+const MAX_CONFIG_FILE_EXPANSIONS = 100;
+/** C §2.2: the C tool reads flag files with a 1024-byte line buffer. */
+const MAX_CONFIG_FILE_LINE = 1023;
+
+/** One argv element, remembering the flag file it came from (for error messages). */
+interface Arg {
+  text: string;
+  from?: string;
+}
+
+/** Long spellings: the C flag name (`reset-mounted-flag`), the config key (`resetMountedFlag`) and long aliases. */
+const LONG_NAMES = new Map<string, OptionKey>();
+/** Single-letter aliases: `-f`, `-d`, `-F`, `-h`, `-v`. */
+const SHORT_NAMES = new Map<string, OptionKey>();
+for (const key of OPTION_KEYS) {
+  const spec = optionSpec(key);
+  LONG_NAMES.set(spec.flag, key);
+  LONG_NAMES.set(key, key);
+  for (const alias of spec.aliases ?? []) (alias.length === 1 ? SHORT_NAMES : LONG_NAMES).set(alias, key);
+}
+
+/** What "did you mean" may suggest for a mistyped flag, without its dashes: every `--flag` and `-alias`. */
+const FLAG_SPELLINGS = new Map<string, string>([
+  ...OPTION_KEYS.map((key): [string, string] => [optionSpec(key).flag, '--' + optionSpec(key).flag]),
+  ...[...SHORT_NAMES.keys()].map((alias): [string, string] => [alias, '-' + alias]),
+]);
+
+/**
+ * Parse argv the way the C tool (fuse_opt) does: `--name=value` (a value needs `=`; `--size 1g` is an
+ * error, not `--size=1g`), `--name` / `--no-name` for on/off flags, `-o a,b=c` lists (§2.1), short
+ * aliases, and `--configFile=FILE` / `-F FILE` flag files expanded in place (§2.2). A flag given twice:
+ * the last one wins. Values are parsed and checked against OPTION_TABLE here; checks that need other
+ * options (or the volume) come later.
+ */
+export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {}): ParsedCommandLine {
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const result: ParsedCommandLine = { options: {}, positionals: [], fuseOptions: [] };
+  const queue: Arg[] = argv.map((text) => ({ text }));
+  let expansions = 0;
+  let flagsEnded = false;
+
+  /** Replace a `--configFile` in place by its file's lines (pushed to the front of the queue). */
+  const expandConfigFile = (path: string, origin: Arg, rest: Arg[] = []): void => {
+    if (path === '') throw invalid('--configFile', 'needs a file name', origin, 'write --configFile=FILE or -F FILE');
+    if (++expansions > MAX_CONFIG_FILE_EXPANSIONS) {
+      throw new S3BackerError('S3B_CONFIG_FILE', `configFile nesting too deep: more than ${MAX_CONFIG_FILE_EXPANSIONS} --configFile expansions` +
+        ` (the last one "${path}"${fromText(origin)}); check for a flag file that includes itself`);
+    }
+    queue.unshift(...readFlagFile(path, readFile, origin), ...rest);
+  };
+
+  const setOption = (key: OptionKey, raw: string | true, display: string, origin: Arg): void => {
+    const spec = optionSpec(key);
+    const parsed = parseOptionValue(spec, raw);
+    if ('error' in parsed) throw invalid(display, parsed.error, origin);
+    const problem = checkOptionValue(spec, parsed.value);
+    if (problem !== undefined) throw invalid(display, problem, origin);
+    result.options[key] = parsed.value;
+  };
+
+  /** One `-o` list: s3backer options, `configFile=`, or FUSE pass-through items (§2.1, §2.2). */
+  const parseOptionList = (list: string, origin: Arg): void => {
+    const items = splitOptionList(list);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const eq = item.indexOf('=');
+      const name = eq < 0 ? item : item.slice(0, eq);
+      const raw: string | true = eq < 0 ? true : item.slice(eq + 1);
+      const key = LONG_NAMES.get(name);
+      const negated = key === undefined ? negatedFlag(name) : undefined;
+      if (negated !== undefined) {
+        if (raw !== true) throw invalid(`-o ${item}`, 'a no- option takes no value', origin, `write ${name.slice(3)}=${raw} instead`);
+        result.options[negated] = false;
+        continue;
+      }
+      if (key === 'configFile') {
+        // The rest of this list is processed after the file's lines, as if the list had been split there.
+        const rest = items.slice(i + 1);
+        expandConfigFile(raw === true ? '' : raw, origin, rest.length > 0 ? [{ text: '-o' + joinOptionList(rest), ...fromOf(origin) }] : []);
+        return;
+      }
+      if (key !== undefined) {
+        setOption(key, raw, `-o ${item}`, origin);
+      } else if (isFusePassthroughOption(item)) {
+        result.fuseOptions.push(item);
+        // mount(8)'s `ro` (e.g. from /etc/fstab) means the same as --readOnly.
+        if (item === 'ro') result.options.readOnly = true;
+      } else {
+        const suggestion = closestName(name, OPTION_KEYS.map((k) => optionSpec(k).flag));
+        throw new S3BackerError('S3B_CONFIG_UNKNOWN_OPTION', `unknown option "${name}" in -o ${list}${fromText(origin)}; ` +
+          (suggestion !== undefined ? `did you mean "${suggestion}"?`
+            : 'it is neither an s3backer option nor a FUSE mount option s3backer passes on; see s3backer --help'));
+      }
+    }
+  };
+
+  while (queue.length > 0) {
+    const arg = queue.shift()!;
+    const text = arg.text;
+    if (flagsEnded || !text.startsWith('-') || text === '-') {
+      result.positionals.push(text);
+      continue;
+    }
+    if (text === '--') {
+      flagsEnded = true;
+      continue;
+    }
+
+    if (text.startsWith('--')) {
+      const eq = text.indexOf('=');
+      const name = eq < 0 ? text.slice(2) : text.slice(2, eq);
+      const raw: string | true = eq < 0 ? true : text.slice(eq + 1);
+      const key = LONG_NAMES.get(name);
+      const negated = key === undefined ? negatedFlag(name) : undefined;
+      if (negated !== undefined) {
+        if (raw !== true) throw invalid(text, 'a --no- flag takes no value', arg, `write --${name.slice(3)}=${raw} instead`);
+        result.options[negated] = false;
+        continue;
+      }
+      if (key === undefined) throw unknownFlag(eq < 0 ? text : text.slice(0, eq), arg);
+      if (key === 'configFile') {
+        expandConfigFile(raw === true ? '' : raw, arg);
+        continue;
+      }
+      setOption(key, raw, text, arg);
+      continue;
+    }
+
+    // Short forms: -o LIST / -oLIST, -F FILE / -FFILE, and single-letter on/off aliases (-f, -d, -h, -v).
+    const letter = text[1]!;
+    if (letter === 'o' || SHORT_NAMES.get(letter) === 'configFile') {
+      let value = text.slice(2);
+      if (value === '') {
+        const next = queue.shift();
+        if (next === undefined) {
+          throw invalid(text, 'needs an argument', arg, `write ${letter === 'o' ? '-o name=value,...' : '-F FILE'}`);
+        }
+        value = next.text;
+      }
+      if (letter === 'o') parseOptionList(value, arg);
+      else expandConfigFile(value, arg);
+      continue;
+    }
+    const key = text.length === 2 ? SHORT_NAMES.get(letter) : undefined;
+    if (key === undefined || optionSpec(key).type !== 'boolean') throw unknownFlag(text, arg);
+    result.options[key] = true;
+    // FUSE's -d means "debug, and stay in the foreground" (C §2.4); a later --foreground=false still wins.
+    if (key === 'debug') result.options.foreground = true;
+  }
+  return result;
+}
+
+/** `no-vhost` (C §2.4) and, generally, `no-NAME` for any on/off flag: the option it turns off. */
+function negatedFlag(name: string): OptionKey | undefined {
+  if (!name.startsWith('no-')) return undefined;
+  const key = LONG_NAMES.get(name.slice(3));
+  return key !== undefined && optionSpec(key).type === 'boolean' ? key : undefined;
+}
+
+/** A flag file's arguments: one per line, trimmed, blank and `#` lines skipped (C §2.2). */
+function readFlagFile(path: string, readFile: (path: string) => string, origin: Arg): Arg[] {
+  let content: string;
+  try {
+    content = readFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new S3BackerError('S3B_CONFIG_FILE', `cannot read flag file "${path}" (--configFile${origin.from === undefined ? '' : `, named in flag file "${origin.from}"`}): ${reason}; check the path and permissions`,
+      { cause: error });
+  }
+  const args: Arg[] = [];
+  const lines = content.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length > MAX_CONFIG_FILE_LINE) {
+      throw new S3BackerError('S3B_CONFIG_FILE', `flag file "${path}" line ${i + 1} is too long (${line.length} characters, at most ${MAX_CONFIG_FILE_LINE}); shorten it`);
+    }
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    args.push({ text: trimmed, from: path });
+  }
+  return args;
+}
+
+/** Split an `-o` list on commas; `\,` is a literal comma and `\\` a backslash, as in fuse_opt. */
+function splitOptionList(list: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c === '\\' && i + 1 < list.length) current += list[++i];
+    else if (c === ',') {
+      items.push(current);
+      current = '';
+    } else current += c;
+  }
+  items.push(current);
+  return items.filter((item) => item !== '');
+}
+
+function joinOptionList(items: readonly string[]): string {
+  return items.map((item) => item.replace(/[\\,]/g, (c) => '\\' + c)).join(',');
+}
+
+function fromOf(arg: Arg): { from?: string } {
+  return arg.from === undefined ? {} : { from: arg.from };
+}
+
+function fromText(arg: Arg): string {
+  return arg.from === undefined ? '' : ` (from flag file "${arg.from}")`;
+}
+
+function invalid(display: string, reason: string, origin: Arg, hint = 'fix the value (see s3backer --help)'): S3BackerError {
+  return new S3BackerError('S3B_CONFIG_INVALID', `${display}${fromText(origin)}: ${reason}; ${hint}`);
+}
+
+function unknownFlag(flag: string, origin: Arg): S3BackerError {
+  // Compare without dashes, so "-x" is not "close" to "-f" just because both start with "-".
+  const suggestion = closestName(flag.replace(/^-+/, ''), FLAG_SPELLINGS.keys());
+  return new S3BackerError('S3B_CONFIG_UNKNOWN_OPTION', `unknown option "${flag}"${fromText(origin)}; ` +
+    (suggestion !== undefined ? `did you mean "${FLAG_SPELLINGS.get(suggestion)}"?` : 'see s3backer --help for the list of options'));
+}

@@ -1,0 +1,3 @@
+export {};
+export { defineConfig } from './config/define-config.js';
+export type { UserConfig, ConfigEnv } from './config/define-config.js';

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closestName } from '../../src/config/closest-name.js';
+
+const FLAGS = ['size', 'blockSize', 'prefix', 'readOnly', 'region', 'accessId', 'accessKey', 'f', 'd'];
+
+test('a case-only difference is suggested', () => {
+  assert.equal(closestName('blocksize', FLAGS), 'blockSize');
+  assert.equal(closestName('READONLY', FLAGS), 'readOnly');
+});
+
+test('a small typo is suggested, the nearest candidate wins', () => {
+  assert.equal(closestName('sze', FLAGS), 'size');
+  assert.equal(closestName('blokSize', FLAGS), 'blockSize');
+  assert.equal(closestName('accesKey', FLAGS), 'accessKey');
+  assert.equal(closestName('regoin', FLAGS), 'region');
+});
+
+test('nothing reasonably close: no suggestion', () => {
+  assert.equal(closestName('frobnicate', FLAGS), undefined);
+  assert.equal(closestName('x', FLAGS), undefined, 'a one-letter input must not "match" another letter');
+  assert.equal(closestName('zz', FLAGS), undefined);
+  assert.equal(closestName('compress', FLAGS), undefined);
+});
+
+test('ties keep candidate order; an empty candidate list gives nothing', () => {
+  assert.equal(closestName('ab', ['ac', 'ad']), undefined, 'one edit in two letters is too much');
+  assert.equal(closestName('abcx', ['abcy', 'abcz']), 'abcy');
+  assert.equal(closestName('size', []), undefined);
+});
+
+test('accepts any iterable of candidates', () => {
+  assert.equal(closestName('blocksize', new Set(FLAGS)), 'blockSize');
+});

@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgv } from '../../src/config/parse-argv.js';
+import { resolveConfig, detectCommand, type ResolveConfigInput } from '../../src/config/merge-config.js';
+import type { UserConfig } from '../../src/config/define-config.js';
+import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import type { ErrorCode } from '../../src/errors/codes.js';
+
+const CWD = '/work/dir';
+
+function resolve(argv: string[], file: UserConfig | null = null, filePath?: string) {
+  return resolveConfig({ cli: parseArgv(argv), file, cwd: CWD, ...(filePath === undefined ? {} : { filePath }) });
+}
+
+function fails(argv: string[], file: UserConfig | null, code: ErrorCode, message: RegExp, filePath?: string): void {
+  assert.throws(() => resolve(argv, file, filePath), (error: unknown) => {
+    assert.ok(error instanceof S3BackerError, `expected an S3BackerError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+const plugin = (name: string): S3BackerPlugin => ({ name, apply() {} });
+
+test('defaults fill every option that has one; options without one stay absent', () => {
+  const { config, command, fuseOptions } = resolve(['bucket', '/mnt']);
+  assert.equal(command, 'mount');
+  assert.deepEqual(fuseOptions, []);
+  assert.equal(config.bucket, 'bucket');
+  assert.equal(config.mountPoint, '/mnt');
+  assert.equal(config.prefix, '');
+  assert.equal(config.region, 'us-east-1');
+  assert.equal(config.timeout, 30);
+  assert.equal(config.store, 's3');
+  assert.equal(config.readOnly, false);
+  assert.equal(config.fileMode, 0o600);
+  assert.deepEqual(config.plugins, []);
+  for (const absent of ['size', 'blockSize', 'vhost', 'baseURL', 'accessId', 'help', 'version'] as const) {
+    assert.equal(Object.hasOwn(config, absent), false, absent);
+  }
+});
+
+test('per key: command line, then config file, then default; null and undefined never override', () => {
+  const file: UserConfig = { region: 'eu-west-1', timeout: 5, readOnly: true, force: undefined, quiet: null as unknown as boolean, size: '64k' };
+  const { config } = resolve(['--timeout=7', '--readOnly=false', 'bucket', '/mnt'], file);
+  assert.equal(config.region, 'eu-west-1', 'from the file');
+  assert.equal(config.timeout, 7, 'the command line wins');
+  assert.equal(config.readOnly, false, 'a false flag still overrides the file');
+  assert.equal(config.force, false, 'undefined in the file: the default');
+  assert.equal(config.quiet, false, 'null in the file: the default');
+  assert.equal(config.size, 65536, 'size strings are parsed');
+  assert.equal(resolve(['--size=1m', 'bucket', '/mnt'], file).config.size, 2 ** 20);
+});
+
+test('config file keys are validated: unknown keys, command-line-only keys, bad values', () => {
+  fails(['b', '/m'], { blocksize: '1m' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION',
+    /unknown key "blocksize" in config file "\/etc\/s3backer\.config\.ts"; did you mean "blockSize"\?/, '/etc/s3backer.config.ts');
+  fails(['b', '/m'], { mountpoint: '/x' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /did you mean "mountPoint"/);
+  fails(['b', '/m'], { frobnicate: 1 } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /unknown key "frobnicate" in the config file; see docs\/config\.md/);
+  fails(['b', '/m'], { erase: true } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /"erase" cannot be set in .*pass --erase on the command line/);
+  fails(['b', '/m'], { resetMountedFlag: true } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /pass --reset-mounted-flag/);
+  fails(['b', '/m'], { size: 'huge' }, 'S3B_CONFIG_INVALID', /size in the config file: "huge" is not a size/);
+  fails(['b', '/m'], { size: -1 }, 'S3B_CONFIG_INVALID', /size in the config file: must be a size in bytes/);
+  fails(['b', '/m'], { timeout: '30' as unknown as number }, 'S3B_CONFIG_INVALID', /timeout in the config file: must be an integer/);
+  fails(['b', '/m'], { timeout: 0 }, 'S3B_CONFIG_INVALID', /timeout .*must be at least 1/);
+  fails(['b', '/m'], { store: 'tape' as 's3' }, 'S3B_CONFIG_INVALID', /store .*must be one of s3, dir, memory/);
+  fails(['b', '/m'], { filename: 'a/b' }, 'S3B_CONFIG_INVALID', /filename .*may not contain "\/"/);
+  fails(['b', '/m'], { readOnly: 'yes' as unknown as boolean }, 'S3B_CONFIG_INVALID', /readOnly .*must be true or false/);
+  fails(['b', '/m'], { bucket: 7 as unknown as string }, 'S3B_CONFIG_INVALID', /bucket .*must be a string/);
+});
+
+test('fileMode: 0600, 0400 with readOnly (from either source), an explicit mode is kept', () => {
+  assert.equal(resolve(['--readOnly', 'b', '/m']).config.fileMode, 0o400);
+  assert.equal(resolve(['b', '/m'], { readOnly: true }).config.fileMode, 0o400);
+  assert.equal(resolve(['-o', 'ro', 'b', '/m']).config.fileMode, 0o400);
+  assert.equal(resolve(['--readOnly', '--fileMode=0644', 'b', '/m']).config.fileMode, 0o644);
+  assert.equal(resolve(['b', '/m'], { fileMode: 0o640 }).config.fileMode, 0o640);
+});
+
+test('bucket/subdir becomes the prefix subdir/ (C §2.1)', () => {
+  const { config } = resolve(['bucket/disks/one', '/mnt']);
+  assert.equal(config.bucket, 'bucket');
+  assert.equal(config.prefix, 'disks/one/');
+  assert.equal(resolve(['--prefix=p-', 'bucket', '/mnt']).config.prefix, 'p-', 'an explicit prefix is used exactly as given');
+  assert.equal(resolve(['b/sub', '/m'], { prefix: '' }).config.prefix, 'sub/', 'an empty prefix does not conflict');
+  for (const bad of ['bucket/', 'bucket//x', 'bucket/x/', 'bucket/a//b']) {
+    fails([bad, '/mnt'], null, 'S3B_CONFIG_INVALID', /invalid subdirectory/);
+  }
+  fails(['/bucket', '/mnt'], null, 'S3B_CONFIG_INVALID', /may not be empty or start with "\/"/);
+  fails(['', '/mnt'], null, 'S3B_CONFIG_INVALID', /may not be empty/);
+  fails(['--prefix=p/', 'bucket/sub', '/mnt'], null, 'S3B_CONFIG_INVALID', /sets the prefix "sub\/", but --prefix=p\/ was also given/);
+  fails(['bucket/sub', '/mnt'], { prefix: 'p/' }, 'S3B_CONFIG_INVALID', /--prefix=p\/ was also given/);
+});
+
+test('mount needs a bucket and a mount point; the file may supply them, the command line wins', () => {
+  fails(['bucket'], null, 'S3B_USAGE', /^missing mount point; usage: s3backer \[options\] bucket\[\/subdir\] mountpoint; see --help$/);
+  fails([], null, 'S3B_USAGE', /^missing bucket; usage: s3backer \[options\] bucket\[\/subdir\] mountpoint/);
+  fails(['a', 'b', 'c'], null, 'S3B_USAGE', /too many arguments: "c"/);
+  let config = resolve([], { bucket: 'fb/sub', mountPoint: '/fmnt' }).config;
+  assert.deepEqual([config.bucket, config.prefix, config.mountPoint], ['fb', 'sub/', '/fmnt']);
+  config = resolve(['cli'], { bucket: 'fb', mountPoint: '/fmnt' }).config;
+  assert.deepEqual([config.bucket, config.mountPoint], ['cli', '/fmnt']);
+  config = resolve(['cli', '/cmnt'], { bucket: 'fb', mountPoint: '/fmnt' }).config;
+  assert.deepEqual([config.bucket, config.mountPoint], ['cli', '/cmnt']);
+  assert.equal(resolve(['b', 'rel/mnt']).config.mountPoint, '/work/dir/rel/mnt', 'a relative mount point is made absolute');
+});
+
+test('--erase and --reset-mounted-flag take the bucket only (a mount point is an error, as in C)', () => {
+  const erase = resolve(['--erase', 'bucket/sub']);
+  assert.equal(erase.command, 'erase');
+  assert.equal(erase.config.bucket, 'bucket');
+  assert.equal(erase.config.prefix, 'sub/');
+  assert.equal(Object.hasOwn(erase.config, 'mountPoint'), false);
+  assert.equal(resolve(['--reset-mounted-flag', 'b']).command, 'reset-mounted-flag');
+  assert.equal(resolve(['-o', 'reset-mounted-flag', 'b']).command, 'reset-mounted-flag');
+  fails(['--erase', 'b', '/mnt'], null, 'S3B_USAGE', /^--erase takes no mount point \(got "\/mnt"\); usage: s3backer --erase \[options\] bucket\[\/subdir\]/);
+  fails(['--reset-mounted-flag', 'b', '/mnt'], null, 'S3B_USAGE', /usage: s3backer --reset-mounted-flag \[options\] bucket/);
+  fails(['--erase'], null, 'S3B_USAGE', /missing bucket; usage: s3backer --erase/);
+  // A mount point in the config file (there for mounting) is simply not used.
+  assert.equal(Object.hasOwn(resolve(['--erase'], { bucket: 'b', mountPoint: '/m' }).config, 'mountPoint'), false);
+  fails(['--erase', '--reset-mounted-flag', 'b'], null, 'S3B_CONFIG_INVALID', /cannot be combined/);
+});
+
+test('--help and --version need no arguments and ignore the config file', () => {
+  assert.equal(resolve(['--help']).command, 'help');
+  assert.equal(resolve(['-v']).command, 'version');
+  assert.equal(resolve(['--erase', '--help', 'a', 'b', 'c'], { frobnicate: 1 } as UserConfig).command, 'help');
+  assert.equal(detectCommand(parseArgv(['-h', '-v'])), 'help');
+  assert.equal(detectCommand(parseArgv(['b', '/m'])), 'mount');
+});
+
+test('--test: the directory store; the first argument is a directory, not bucket/subdir', () => {
+  const { config } = resolve(['--test', 'some/dir/path', 'mnt']);
+  assert.equal(config.store, 'dir');
+  assert.equal(config.bucket, '/work/dir/some/dir/path');
+  assert.equal(config.prefix, '', 'no subdir split');
+  assert.equal(resolve(['--test', '/abs/dir', '/m']).config.bucket, '/abs/dir');
+  assert.equal(resolve(['--test', '--store=dir', '/d', '/m']).config.store, 'dir');
+  assert.equal(resolve(['--store=dir', 'rel/d', '/m']).config.bucket, '/work/dir/rel/d', '--store=dir is the same as --test');
+  assert.equal(resolve(['--store=memory', 'b/sub', '/m']).config.prefix, 'sub/');
+  assert.equal(resolve(['/d', '/m'], { test: true }).config.store, 'dir');
+  assert.equal(resolve(['--erase', '--test', 'd']).config.bucket, '/work/dir/d');
+  fails(['--test', '--store=memory', '/d', '/m'], null, 'S3B_CONFIG_INVALID', /--test means --store=dir/);
+  fails(['--test', '/d'], null, 'S3B_USAGE', /missing mount point/);
+});
+
+test('plugins from the file: disabled entries dropped, order kept, non-plugins rejected', () => {
+  const a = plugin('a'); const b = plugin('b'); const c = plugin('c'); const d = plugin('d');
+  const { config } = resolve(['b', '/m'], { plugins: [a, false, null, undefined, [b, false], [c, true], d] });
+  assert.deepEqual(config.plugins.map((p) => p.name), ['a', 'c', 'd']);
+  assert.equal(config.plugins[0], a, 'the plugin objects themselves');
+  fails(['b', '/m'], { plugins: [a, { name: 'x' } as S3BackerPlugin] }, 'S3B_CONFIG_INVALID', /plugins\[1\] .*is not a plugin/);
+  fails(['b', '/m'], { plugins: [[a] as unknown as [S3BackerPlugin, boolean]] }, 'S3B_CONFIG_INVALID', /plugins\[0\] .*\[plugin, true\|false\]/);
+  fails(['b', '/m'], { plugins: a as unknown as S3BackerPlugin[] }, 'S3B_CONFIG_INVALID', /plugins .*must be an array/);
+});
+
+test('cross-flag checks (C §2.4)', () => {
+  fails(['--initialRetryPause=5000', '--maxRetryPause=1000', 'b', '/m'], null, 'S3B_CONFIG_INVALID',
+    /--initialRetryPause=5000 is larger than --maxRetryPause=1000/);
+  fails(['b', '/m'], { maxRetryPause: 100 }, 'S3B_CONFIG_INVALID', /--initialRetryPause=200 is larger than --maxRetryPause=100/);
+  assert.equal(resolve(['--initialRetryPause=1000', '--maxRetryPause=1000', 'b', '/m']).config.maxRetryPause, 1000);
+  fails(['--ssl', '--baseURL=http://127.0.0.1:4568/', 'b', '/m'], null, 'S3B_CONFIG_INVALID', /--ssl requires an https:\/\/ --baseURL/);
+  assert.equal(resolve(['--ssl', '--baseURL=https://s3.example/', 'b', '/m']).config.ssl, true);
+  assert.equal(resolve(['--baseURL=http://127.0.0.1:4568/', 'b', '/m']).config.ssl, false);
+  fails(['--accessKey=k', 'b', '/m'], { accessKeyEnv: 'SECRET' }, 'S3B_CONFIG_INVALID', /--accessKey and --accessKeyEnv/);
+});
+
+test('fuse options are passed on in order', () => {
+  assert.deepEqual(resolve(['-o', 'allow_other,uid=0', '-o', 'ro', 'b', '/m']).fuseOptions, ['allow_other', 'uid=0', 'ro']);
+});
+
+test('the result is frozen', () => {
+  const input: ResolveConfigInput = { cli: parseArgv(['-o', 'ro', 'b', '/m']), file: { plugins: [plugin('p')] }, cwd: CWD };
+  const result = resolveConfig(input);
+  assert.ok(Object.isFrozen(result));
+  assert.ok(Object.isFrozen(result.config));
+  assert.ok(Object.isFrozen(result.config.plugins));
+  assert.ok(Object.isFrozen(result.fuseOptions));
+  assert.throws(() => { (result.config as { size?: number }).size = 1; }, TypeError);
+  assert.throws(() => { (result.config.plugins as S3BackerPlugin[]).push(plugin('q')); }, TypeError);
+  // The input is not frozen or aliased.
+  input.cli.fuseOptions.push('allow_other');
+  assert.deepEqual(result.fuseOptions, ['ro']);
+});
