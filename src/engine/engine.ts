@@ -3,7 +3,7 @@ import { createEngineHooks, type EngineHooks, type MountContext, type PluginHook
 import type { S3BackerPlugin, EnginePluginApi } from './plugin.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { ObjectStore } from './object-store.js';
-import type { BlockGeometry } from './block-geometry.js';
+import { MOUNT_TOKEN_NAME, type BlockGeometry } from './block-geometry.js';
 import { ObjectPipeline } from './object-pipeline.js';
 import { BlockDevice } from './block-device.js';
 import { BlockTier } from './block-tier.js';
@@ -106,13 +106,14 @@ export class Engine {
     try {
       await store.open();
       const { config } = this;
+      // The flag first: "mounted elsewhere" is the more useful message when both would fail.
+      lease = await MountLease.acquire(store, {
+        key: config.prefix + MOUNT_TOKEN_NAME, description: store.description, force: config.force, readOnly: config.readOnly, log: this.log,
+      });
       const geometry = await detectGeometry(store, {
         size: config.size, blockSize: config.blockSize, prefix: config.prefix, blockHashPrefix: config.blockHashPrefix,
         noAutoDetect: config.noAutoDetect, force: config.force,
       }, this.log);
-      lease = await MountLease.acquire(store, {
-        key: geometry.mountTokenKey, description: store.description, force: config.force, readOnly: config.readOnly, log: this.log,
-      });
       const objects = new ObjectPipeline(store, this.hooks, geometry);
       const device = new BlockDevice(geometry, new BlockTier(this.hooks, objects), config.readOnly);
       const context: MountContext = { store, geometry, config };
