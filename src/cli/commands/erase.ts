@@ -1,0 +1,40 @@
+import { createInterface } from 'node:readline/promises';
+import type { ResolvedConfig } from '../../config/resolved-config.js';
+import { detectGeometry } from '../../engine/detect-geometry.js';
+import { createEngine } from '../run-engine.js';
+
+/** Deletes in flight at once (the C tool's erase uses 25 threads). */
+const ERASE_PARALLELISM = 25;
+
+/**
+ * `--erase`: delete every block object and the mounted flag (C erase.c, §6.1). No mounted-flag
+ * check, as in the C tool; asks for confirmation unless `--force`.
+ */
+export async function eraseCommand(config: ResolvedConfig): Promise<number> {
+  const engine = createEngine(config);
+  const store = await engine.openStore();
+  try {
+    const geometry = await detectGeometry(store, { ...config, size: config.size, blockSize: config.blockSize }, engine.log);
+    if (!config.force) {
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await prompt.question(`s3backer: erase all blocks of ${store.description}? [y/N] `).catch(() => '');
+      prompt.close();
+      if (!/^(y|yes)$/i.test(answer.trim())) {
+        process.stderr.write('s3backer: not erased\n');
+        return 1;
+      }
+    }
+    const keys: string[] = [];
+    for await (const key of store.list({ prefix: geometry.prefix })) if (geometry.parseKey(key) !== undefined) keys.push(key);
+    let next = 0;
+    await Promise.all(Array.from({ length: ERASE_PARALLELISM }, async () => {
+      while (next < keys.length) await store.delete(keys[next++]!);
+    }));
+    await store.delete(geometry.mountTokenKey);
+    engine.log.info(`erased ${keys.length} non-zero blocks`);
+    process.stderr.write(`s3backer: erased ${keys.length} non-zero blocks\n`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}

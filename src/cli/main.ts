@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { parseArgv } from '../config/parse-argv.js';
+import { loadConfigFile } from '../config/load-config-file.js';
+import { resolveConfig } from '../config/merge-config.js';
+import { helpText } from '../config/help-text.js';
+import { S3BackerError } from '../errors/s3backer-error.js';
+import { mountCommand } from './commands/mount.js';
+import { eraseCommand } from './commands/erase.js';
+import { resetMountedFlagCommand } from './commands/reset-mounted-flag.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs one command; resolves to the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const cli = parseArgv([...argv]);
+  const command = cli.options.erase ? 'erase' : cli.options.resetMountedFlag ? 'reset-mounted-flag' : 'mount';
+  const wantsInfo = cli.options.help === true || cli.options.version === true;
+  const file = wantsInfo ? null : await loadConfigFile({ explicitPath: cli.options.config as string | undefined, cwd: process.cwd(), command });
+  const resolved = resolveConfig({ cli, file: file?.config ?? null, filePath: file?.filepath });
+  switch (resolved.command) {
+    case 'help':
+      process.stdout.write(helpText());
+      return 0;
+    case 'version':
+      process.stdout.write(`s3backer version ${version()}\n`);
+      return 0;
+    case 'erase':
+      return eraseCommand(resolved.config);
+    case 'reset-mounted-flag':
+      return resetMountedFlagCommand(resolved.config);
+    case 'mount':
+      return mountCommand(resolved.config, resolved.fuseOptions, argv);
+  }
+}
+
+/** The `s3backer` executable: errors print as `s3backer: <message> [CODE]` and exit 1. */
+export async function main(argv: readonly string[]): Promise<void> {
+  // The AWS SDK warns on stderr, once per process, that its 2027 releases will need Node 22; a
+  // mounted disk's log is the wrong place for that (this package supports Node 20). The program
+  // opts out here; a library user decides for their own process. An explicit setting is honoured.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  try {
+    process.exitCode = await run(argv);
+  } catch (error) {
+    if (error instanceof S3BackerError) {
+      process.stderr.write(`s3backer: ${error.message} [${error.code}]\n`);
+      if (process.env.S3BACKER_DEBUG_ERRORS) console.error(error);
+    } else {
+      process.stderr.write(`s3backer: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    }
+    process.exitCode = 1;
+  }
+  // Nothing may keep a failed or finished command alive (sockets of the S3 client, timers).
+  setImmediate(() => process.exit());
+}

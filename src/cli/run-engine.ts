@@ -1,0 +1,9 @@
+import { Engine } from '../engine/engine.js';
+import { stderrSink, type LogSink } from '../engine/logger.js';
+import { applyOptions } from '../config/apply-options.js';
+import type { ResolvedConfig } from '../config/resolved-config.js';
+
+/** An engine with the built-in and configured plugins, logging to stderr as the C tool does in the foreground. */
+export function createEngine(config: ResolvedConfig, log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
+  return Engine.create(config, applyOptions(config), { log });
+}
