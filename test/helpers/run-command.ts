@@ -21,6 +21,8 @@ export function runCommand(command: string, args: readonly string[], options: { 
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A command that exits without reading its input closes the pipe: EPIPE here is not a failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,0 +1,48 @@
+import { test, before, after } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBlockDeviceConformance } from '../conformance/block-device-suite.js';
+import { DirStore } from '../../plugins/dir/index.js';
+import { S3Store } from '../../plugins/s3/index.js';
+import { BLOCK_CONTENT_TYPE } from '../../src/engine/object-pipeline.js';
+import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
+import { testConfig } from '../helpers/test-config.js';
+
+// The disk contract again, over the stores that keep data outside the process.
+let server: S3rverServer;
+let scratch: string;
+let volumes = 0;
+before(async () => {
+  server = await startS3rver();
+  scratch = await mkdtemp(join(tmpdir(), 's3backer-bd-'));
+});
+after(async () => {
+  await server.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+runBlockDeviceConformance({
+  test,
+  name: 'dir',
+  config: (o) => testConfig(o),
+  createVolume: async () => {
+    const directory = await mkdtemp(join(scratch, 'dir-'));
+    return () => new DirStore({ directory, defaultContentType: BLOCK_CONTENT_TYPE });
+  },
+});
+
+runBlockDeviceConformance({
+  test,
+  name: 's3 (s3rver)',
+  config: (o) => testConfig(o),
+  createVolume: async () => {
+    const bucket = `volume-${++volumes}`;
+    await server.createBucket(bucket);
+    return () => new S3Store({
+      endpoint: server.endpoint, bucket, region: 'us-east-1', forcePathStyle: true,
+      credentials: { kind: 'static', accessKeyId: server.accessId, secretAccessKey: server.accessKey, source: 'test' },
+      timeoutMs: 10_000, retry: { initialPauseMs: 10, maxTotalPauseMs: 200 }, acl: 'private',
+    });
+  },
+});

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile, readFile, readdir, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client, ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { startS3rver } from '../helpers/s3rver-server.js';
+import { S3backerProcess } from '../helpers/s3backer-process.js';
+import { skipUnlessFuse } from '../helpers/fuse-support.js';
+import { mustRun, runCommand } from '../helpers/run-command.js';
+
+/** A tree of files with random content and sizes from 0 bytes to 3 MiB, some nested. */
+async function writeTree(root: string): Promise<Map<string, string>> {
+  const sums = new Map<string, string>();
+  const sizes = [0, 1, 511, 4096, 4097, 65_536, 100_000, 1 << 20, 3 * (1 << 20) + 7];
+  for (let i = 0; i < 24; i++) {
+    const dir = join(root, `dir${i % 4}`, i % 3 === 0 ? 'deeper' : '');
+    await mkdir(dir, { recursive: true });
+    const data = randomBytes(sizes[i % sizes.length]!);
+    const path = join(dir, `file${i}.bin`);
+    await writeFile(path, data);
+    sums.set(path.slice(root.length), createHash('sha256').update(data).digest('hex'));
+  }
+  return sums;
+}
+
+async function hashTree(root: string, relative = ''): Promise<Map<string, string>> {
+  const sums = new Map<string, string>();
+  for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
+    const path = join(relative, entry.name);
+    if (entry.name === 'lost+found') continue;
+    if (entry.isDirectory()) for (const [k, v] of await hashTree(root, path)) sums.set(k, v);
+    else sums.set('/' + path, createHash('sha256').update(await readFile(join(root, path))).digest('hex'));
+  }
+  return sums;
+}
+
+/** Attach the disk file to a loop device (direct I/O: no double caching) and mount its ext4. */
+async function mountExt4(diskFile: string, at: string): Promise<() => Promise<void>> {
+  const device = (await mustRun('losetup', ['--direct-io=on', '--find', '--show', diskFile])).trim();
+  try {
+    await mustRun('mount', ['-t', 'ext4', device, at]);
+  } catch (error) {
+    await runCommand('losetup', ['-d', device]);
+    throw error;
+  }
+  return async () => {
+    await mustRun('umount', [at]);
+    await mustRun('losetup', ['-d', device]);
+  };
+}
+
+test('ext4 on a bucket survives unmount and a new process: every byte, C-named objects, block-0 metadata', async (t) => {
+  if (skipUnlessFuse(t, { loop: true })) return;
+  const server = await startS3rver({ buckets: ['disk'] });
+  const work = await mkdtemp(join(tmpdir(), 's3backer-ext4-'));
+  const fuseDir = join(work, 'fuse');
+  const fsDir = join(work, 'ext4');
+  await mkdir(fuseDir);
+  await mkdir(fsDir);
+  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/', 'disk'];
+  let proc: S3backerProcess | undefined;
+  try {
+    // First process: create the volume (64 MiB of 16 KiB blocks: ext4's 4 KiB writes exercise read-modify-write).
+    proc = await S3backerProcess.start(fuseDir, ['--size=64m', '--blockSize=16k', ...args]);
+    const diskFile = join(fuseDir, 'file');
+    await mustRun('mkfs.ext4', ['-q', '-F', '-E', 'nodiscard', diskFile]);
+    let unmountExt4 = await mountExt4(diskFile, fsDir);
+    const written = await writeTree(fsDir);
+    await mustRun('sync', []);
+    await unmountExt4();
+    assert.equal(await proc.unmount(), 0, `first s3backer exit status; output:\n${proc.output}`);
+
+    // The bucket now holds C-named objects; block 0 records the geometry; the mounted flag is gone.
+    const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessId, secretAccessKey: server.accessKey } });
+    const listing = await s3.send(new ListObjectsCommand({ Bucket: 'disk', MaxKeys: 1000 }));
+    const keys = (listing.Contents ?? []).map((object) => object.Key!);
+    assert.ok(keys.length > 10, `expected block objects, got ${keys.length}`);
+    for (const key of keys) assert.match(key, /^vol\/[0-9a-f]{8}$/);
+    assert.ok(!keys.includes('vol/s3backer-mounted'), 'mounted flag must be cleared at clean unmount');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'disk', Key: 'vol/00000000' }));
+    assert.equal(head.Metadata?.['s3backer-filesize'], String(64 << 20));
+    assert.equal(head.Metadata?.['s3backer-blocksize'], String(16 << 10));
+    assert.equal(head.ContentType, 'application/x-s3backer-block');
+    s3.destroy();
+
+    // Second process: no --size (auto-detected from block 0); every file hashes the same.
+    proc = await S3backerProcess.start(fuseDir, args);
+    unmountExt4 = await mountExt4(diskFile, fsDir);
+    const read = await hashTree(fsDir);
+    await unmountExt4();
+    assert.deepEqual(read, written);
+    const stats = await readFile(join(fuseDir, 'stats'), 'utf8');
+    assert.match(stats, /^http_gets\s+\d+$/m);
+    assert.match(stats, /^zero_block_cache_read_hits\s+\d+$/m);
+    assert.equal(await proc.unmount(), 0, proc.output);
+  } finally {
+    await proc?.kill();
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+});

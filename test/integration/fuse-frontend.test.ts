@@ -1,0 +1,123 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, stat, readFile, readdir, unlink, open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startS3rver } from '../helpers/s3rver-server.js';
+import { S3backerProcess, runS3backer } from '../helpers/s3backer-process.js';
+import { fuseUnavailableReason, skipUnlessFuse } from '../helpers/fuse-support.js';
+import { mountedPaths } from '../../src/frontends/fuse/mount-table.js';
+import { runCommand } from '../helpers/run-command.js';
+
+let server: Awaited<ReturnType<typeof startS3rver>> | undefined;
+let work: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 's3backer-fuse-'));
+  if (!fuseUnavailableReason()) server = await startS3rver({ buckets: ['disk'] });
+});
+after(async () => {
+  await server?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const s3 = () => [`--baseURL=${server!.endpoint}`, `--accessId=${server!.accessId}`, `--accessKey=${server!.accessKey}`];
+async function mountDir(name: string): Promise<string> {
+  const path = join(work, name);
+  await mkdir(path, { recursive: true });
+  return path;
+}
+
+test('the mount shows the disk file and the stats file; data written through it reads back', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('basic');
+  const proc = await S3backerProcess.start(mnt, ['--store=memory', '--size=4m', '--blockSize=64k', '--filename=disk.img', '--fileMode=0640', 'any']);
+  try {
+    assert.deepEqual((await readdir(mnt)).sort(), ['disk.img', 'stats']);
+    const info = await stat(join(mnt, 'disk.img'));
+    assert.equal(info.size, 4 << 20);
+    assert.equal(info.mode & 0o7777, 0o640);
+    const data = randomBytes(300_000);
+    const handle = await open(join(mnt, 'disk.img'), 'r+');
+    await handle.write(data, 0, data.length, 12345);
+    await handle.sync();
+    const back = Buffer.alloc(data.length);
+    await handle.read(back, 0, back.length, 12345);
+    assert.ok(back.equals(data));
+    // A disk cannot grow: a write at its end has no space.
+    await assert.rejects(handle.write(Buffer.from('x'), 0, 1, 4 << 20), /ENOSPC/);
+    await handle.close();
+    const stats = await readFile(join(mnt, 'stats'), 'utf8');
+    assert.match(stats, /^zero_block_cache_size {8}\d+ blocks$/m, 'C format: %-28s %s');
+    await unlink(join(mnt, 'stats'));
+    assert.match(await readFile(join(mnt, 'stats'), 'utf8'), /^zero_block_cache_read_hits\s+0$/m, 'unlinking the stats file resets counters');
+  } finally {
+    assert.equal(await proc.unmount(), 0, proc.output);
+    await proc.kill();
+  }
+});
+
+test('--readOnly: mode 0400, writes fail with EROFS', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('ro');
+  const setup = await S3backerProcess.start(mnt, [...s3(), '--size=1m', 'disk/ro']);
+  await runCommand('dd', ['if=/dev/urandom', `of=${join(mnt, 'file')}`, 'bs=4k', 'count=4', 'conv=notrunc']);
+  assert.equal(await setup.unmount(), 0, setup.output);
+  const proc = await S3backerProcess.start(mnt, [...s3(), '--readOnly', 'disk/ro']);
+  try {
+    assert.equal((await stat(join(mnt, 'file'))).mode & 0o777, 0o400);
+    await assert.rejects(open(join(mnt, 'file'), 'r+'), /EROFS/);
+    const handle = await open(join(mnt, 'file'), 'r');
+    const { bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    assert.equal(bytesRead, 4096);
+    await handle.close();
+  } finally {
+    assert.equal(await proc.unmount(), 0, proc.output);
+    await proc.kill();
+  }
+});
+
+test('SIGTERM unmounts, clears the mounted flag and exits 0; a new process mounts at once', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('sigterm');
+  const proc = await S3backerProcess.start(mnt, [...s3(), '--size=1m', 'disk/sig']);
+  const data = randomBytes(8192);
+  const handle = await open(join(mnt, 'file'), 'r+');
+  await handle.write(data, 0, data.length, 4096);
+  await handle.close();
+  proc.child.kill('SIGTERM');
+  assert.equal(await proc.waitForExit(), 0, proc.output);
+  assert.ok(!(await mountedPaths()).has(mnt));
+  const again = await S3backerProcess.start(mnt, [...s3(), '--size=1m', 'disk/sig']);
+  try {
+    const back = await readFile(join(mnt, 'file'));
+    assert.ok(back.subarray(4096, 4096 + 8192).equals(data));
+  } finally {
+    assert.equal(await again.unmount(), 0, again.output);
+    await again.kill();
+  }
+});
+
+test('without -f, s3backer returns once mounted and serves from the background until unmounted', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('daemon');
+  const result = await runS3backer([...s3(), '--size=1m', 'disk/daemon', mnt], { timeoutMs: 30_000 });
+  assert.equal(result.code, 0, result.stderr);
+  const pid = Number(/s3backer process (\d+) for .* started/.exec(result.stderr)?.[1]);
+  assert.ok(pid > 0, `the background process announces its pid:\n${result.stderr}`);
+  assert.ok((await mountedPaths()).has(mnt));
+  assert.equal((await stat(join(mnt, 'file'))).size, 1 << 20);
+  await runCommand('umount', [mnt]);
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!alive(pid), 'the background process exits after unmount');
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
