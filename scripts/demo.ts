@@ -18,6 +18,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function main(): Promise<void> {
+  // As bin/s3backer does: the SDK's Node-20 deprecation notice is noise in a demo's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const blocked = fuseUnavailableReason({ loop: true });
   if (blocked) throw new Error(`${blocked}; the demo mounts a FUSE disk and a loop device (try: sudo npm run demo)`);
 
