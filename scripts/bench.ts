@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
-import Fuse from 'fuse-native';
+import { Fuse } from '../src/frontends/fuse/fuse-binding.js';
 import { startS3rver, type S3rverServer } from '../test/helpers/s3rver-server.js';
 import { S3backerProcess } from '../test/helpers/s3backer-process.js';
 import { fuseUnavailableReason } from '../test/helpers/fuse-support.js';

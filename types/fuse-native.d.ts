@@ -1,5 +1,5 @@
-// fuse-native 2.2 ships no types; this declares the part s3backer uses.
-declare module 'fuse-native' {
+// Types of the vendored fuse-native 2.2.6 (vendor/fuse-native, which ships none): the part s3backer uses.
+declare module 's3backer-vendored-fuse-native' {
   type Callback<T = void> = T extends void ? (code: number) => void : (code: number, value?: T) => void;
   export interface FuseStat {
     mode: number; uid: number; gid: number; size: number; nlink: number; blksize?: number; blocks?: number;
@@ -25,6 +25,8 @@ declare module 'fuse-native' {
     unlink?(path: string, cb: Callback): void;
     utimens?(path: string, atime: Date, mtime: Date, cb: Callback): void;
     statfs?(path: string, cb: Callback<FuseStatfs>): void;
+    /** Added by the vendored copy: fallocate(2) on a file (mode: FALLOC_FL_* bits). */
+    fallocate?(path: string, fd: number, mode: number, offset: number, length: number, cb: Callback): void;
   }
   export interface FuseOptions {
     force?: boolean; mkdir?: boolean; timeout?: number | false; debug?: boolean;

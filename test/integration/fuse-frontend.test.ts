@@ -121,3 +121,43 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+test('fallocate --punch-hole zeroes the range and deletes whole blocks\' objects; read-only refuses it', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('punch');
+  const volume = join(work, 'punch-store');
+  await mkdir(volume);
+  const args = ['--test', '--size=1m', '--blockSize=4k', volume];
+  const proc = await S3backerProcess.start(mnt, args);
+  const file = join(mnt, 'file');
+  const blocks = async () => (await readdir(volume)).filter((name) => /^[0-9a-f]{8}$/.test(name)).length;
+  try {
+    const data = randomBytes(8 * 4096);
+    const handle = await open(file, 'r+');
+    await handle.write(data, 0, data.length, 0);
+    await handle.sync();
+    await handle.close();
+    assert.equal(await blocks(), 8);
+    // Bytes 1000..(5*4096+100): blocks 1-4 are whole (deleted), blocks 0 and 5 are zero-filled at the edges.
+    const punch = await runCommand('fallocate', ['--punch-hole', '--offset', '1000', '--length', String(5 * 4096 + 100 - 1000), file]);
+    assert.equal(punch.code, 0, punch.stderr);
+    const back = await readFile(file);
+    const expected = Buffer.from(data);
+    expected.fill(0, 1000, 5 * 4096 + 100);
+    assert.ok(back.subarray(0, data.length).equals(expected));
+    assert.equal(await blocks(), 4, 'blocks 0, 5, 6, 7 remain');
+  } finally {
+    assert.equal(await proc.unmount(), 0, proc.output);
+    await proc.kill();
+  }
+  const readOnly = await S3backerProcess.start(mnt, ['--readOnly', ...args]);
+  try {
+    const punch = await runCommand('fallocate', ['--punch-hole', '--offset', '0', '--length', '4096', file]);
+    assert.notEqual(punch.code, 0);
+    assert.match(punch.stderr, /read-only|Bad file descriptor|Permission denied/i);
+    assert.equal(await blocks(), 4);
+  } finally {
+    assert.equal(await readOnly.unmount(), 0, readOnly.output);
+    await readOnly.kill();
+  }
+});

@@ -1,4 +1,5 @@
-import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native';
+import type { FuseOperations, FuseStat } from 's3backer-vendored-fuse-native';
+import { Fuse } from './fuse-binding.js';
 import { constants } from 'node:os';
 import type { BlockDevice } from '../../engine/block-device.js';
 import type { Logger } from '../../engine/logger.js';
@@ -32,13 +33,18 @@ const FILE_INO = 2;
 const STATS_INO = 3;
 const errno = (name: keyof typeof constants.errno) => -constants.errno[name];
 
+/** fallocate(2) mode bits (linux/falloc.h). */
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+
 /**
  * One directory with two entries, the disk file and the stats file (C fuse_ops.c). Every request
  * is async; fuse-native's libfuse runs several kernel requests at once. fsync and flush return
  * only when the block device says all acknowledged writes are stored.
  */
 export class FuseFrontend {
-  private fuse: InstanceType<typeof Fuse> | undefined;
+  private fuse: Fuse | undefined;
   private readonly started = new Date();
   private mtime = new Date();
   private atime = new Date();
@@ -225,6 +231,26 @@ export class FuseFrontend {
         if (this.which(path) !== 'stats') return cb(errno('EPERM'));
         this.options.resetStats();
         cb(0);
+      },
+      // Punch-hole (and zero-range) zero the range: whole blocks are deleted from the store, edges
+      // are zero-filled. This is how fstrim and a loop device's discards reach S3 (C §6.7). Unlike
+      // the C tool, a read-only mount refuses it (c-s3backer.md §6.5 OBSERVATION).
+      fallocate: (path, _fd, mode, offset, length, cb) => {
+        if (this.which(path) !== 'file') return cb(errno('EOPNOTSUPP'));
+        if (this.options.readOnly) return cb(errno('EROFS'));
+        if (offset < 0 || length <= 0) return cb(errno('EINVAL'));
+        const size = this.device.size;
+        if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+          // A hole past the end of the file is already a hole: clip, as a regular file would.
+          const end = Math.min(size, offset + length);
+          if (offset >= end) return cb(0);
+          this.mtime = new Date();
+          return void this.device.trim(offset, end - offset).then(() => cb(0), (error) => cb(fail(`fallocate ${end - offset}@${offset}`, error)));
+        }
+        // Collapse/insert/unshare would change the layout of a fixed-size disk.
+        if (mode & ~FALLOC_FL_KEEP_SIZE) return cb(errno('EOPNOTSUPP'));
+        // Plain allocation: every byte of the disk is always there; growing it is impossible.
+        cb(offset + length > size && !(mode & FALLOC_FL_KEEP_SIZE) ? errno('ENOSPC') : 0);
       },
       statfs: (_path, cb) => {
         const { blockSize, numBlocks } = this.device.geometry;
