@@ -105,12 +105,18 @@ test('without -f, s3backer returns once mounted and serves from the background u
   const result = await runS3backer([...s3(), '--size=1m', 'disk/daemon', mnt], { timeoutMs: 30_000 });
   assert.equal(result.code, 0, result.stderr);
   const pid = Number(/s3backer process (\d+) for .* started/.exec(result.stderr)?.[1]);
-  assert.ok(pid > 0, `the background process announces its pid:\n${result.stderr}`);
-  assert.ok((await mountedPaths()).has(mnt));
-  assert.equal((await stat(join(mnt, 'file'))).size, 1 << 20);
-  await runCommand('umount', [mnt]);
-  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(!alive(pid), 'the background process exits after unmount');
+  try {
+    assert.ok(pid > 0, `the background process announces its pid:\n${result.stderr}`);
+    assert.ok((await mountedPaths()).has(mnt));
+    assert.equal((await stat(join(mnt, 'file'))).size, 1 << 20);
+    await runCommand('umount', [mnt]);
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!alive(pid), 'the background process exits after unmount');
+  } finally {
+    // Never leave a daemon or a mount behind, whatever failed above.
+    if ((await mountedPaths()).has(mnt)) await runCommand('umount', ['-l', mnt]);
+    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
 });
 
 function alive(pid: number): boolean {
