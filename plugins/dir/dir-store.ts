@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import { KeyLock } from './key-lock.js';
+import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
 import { TEMP_NAME_PATTERN, writeFileAtomic, removeFile } from './atomic-file.js';
 import { SIDECAR_DIR, readSidecar, formatSidecar, emptySidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';
 
@@ -32,7 +32,8 @@ export class DirStore implements ObjectStore {
   readonly description: string;
   readonly root: string;
   private readonly defaultContentType: string | undefined;
-  private readonly locks = new KeyLock();
+  // An object is two files (body and metadata sidecar) that a reader must see from the same write.
+  private readonly locks = new KeyedMutex<string>();
   private closed = false;
 
   constructor(options: DirStoreOptions) {

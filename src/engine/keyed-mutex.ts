@@ -1,11 +1,12 @@
 /**
- * One lock per key (block number): `run(key, fn)` runs fn after every earlier fn of the same key
- * settled. This is what keeps two writes of one block in order and read-modify-write atomic.
+ * One lock per key: `run(key, fn)` runs fn after every earlier fn of the same key settled. Keyed
+ * by block number, it keeps two writes of one block in order and read-modify-write atomic; the dir
+ * store keys it by object name so a reader sees body and sidecar from the same write.
  */
-export class KeyedMutex {
-  private readonly tails = new Map<number, Promise<unknown>>();
+export class KeyedMutex<K = number> {
+  private readonly tails = new Map<K, Promise<unknown>>();
 
-  async run<T>(key: number, fn: () => Promise<T>): Promise<T> {
+  async run<T>(key: K, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
     const current = (previous ? previous.then(fn, fn) : fn());
     const tail = current.then(() => undefined, () => undefined);
