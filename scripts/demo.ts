@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startS3rver } from '../test/helpers/s3rver-server.js';
 import { fuseUnavailableReason } from '../test/helpers/fuse-support.js';
 import { mustRun, runCommand } from '../test/helpers/run-command.js';
-import { S3BACKER_BIN } from '../test/helpers/s3backer-process.js';
+import { S3BACKER_BIN, processAlive } from '../test/helpers/s3backer-process.js';
 import { mountedPaths } from '../src/frontends/fuse/mount-table.js';
 import { S3Client, ListObjectsCommand } from '@aws-sdk/client-s3';
 
@@ -87,15 +87,6 @@ async function main(): Promise<void> {
     if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
     await server.stop();
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

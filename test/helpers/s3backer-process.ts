@@ -5,6 +5,16 @@ import { runCommand, type CommandResult } from './run-command.js';
 
 export const S3BACKER_BIN = fileURLToPath(new URL('../../../bin/s3backer', import.meta.url));
 
+/** Whether a process exists (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Run `bin/s3backer` to completion (errors, --help, erase ...). */

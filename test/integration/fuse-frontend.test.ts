@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startS3rver } from '../helpers/s3rver-server.js';
-import { S3backerProcess, runS3backer } from '../helpers/s3backer-process.js';
+import { S3backerProcess, runS3backer, processAlive } from '../helpers/s3backer-process.js';
 import { fuseUnavailableReason, skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mountedPaths } from '../../src/frontends/fuse/mount-table.js';
 import { runCommand } from '../helpers/run-command.js';
@@ -110,23 +110,14 @@ test('without -f, s3backer returns once mounted and serves from the background u
     assert.ok((await mountedPaths()).has(mnt));
     assert.equal((await stat(join(mnt, 'file'))).size, 1 << 20);
     await runCommand('umount', [mnt]);
-    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(!alive(pid), 'the background process exits after unmount');
+    for (let i = 0; i < 200 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!processAlive(pid), 'the background process exits after unmount');
   } finally {
     // Never leave a daemon or a mount behind, whatever failed above.
     if ((await mountedPaths()).has(mnt)) await runCommand('umount', ['-l', mnt]);
-    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid > 0 && processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('fallocate --punch-hole zeroes the range and deletes whole blocks\' objects; read-only refuses it', async (t) => {
   if (skipUnlessFuse(t)) return;

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { existsSync, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,9 +87,8 @@ test('"s3backer" resolves to the running installation, sharing its module instan
   assert.equal((loaded?.config as { marker?: unknown }).marker, defineConfig);
 });
 
-test('"s3backer/plugins" resolves to the installation too', async (t) => {
+test('"s3backer/plugins" resolves to the installation too', async () => {
   const pluginsIndex = fileURLToPath(new URL('../../plugins/index.js', import.meta.url));
-  if (!existsSync(pluginsIndex)) return t.skip('dist/plugins/index.js is not built yet');
   const dir = await tempDir({
     's3backer.config.ts': `import * as plugins from 's3backer/plugins';\nexport default { bucket: 'b', marker: plugins };\n`,
   });

@@ -14,7 +14,7 @@ export async function eraseCommand(config: ResolvedConfig): Promise<number> {
   const engine = createEngine(config);
   const store = await engine.openStore();
   try {
-    const geometry = await detectGeometry(store, { ...config, size: config.size, blockSize: config.blockSize }, engine.log);
+    const geometry = await detectGeometry(store, config, engine.log);
     if (!config.force) {
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
       const answer = await prompt.question(`s3backer: erase all blocks of ${store.description}? [y/N] `).catch(() => '');
