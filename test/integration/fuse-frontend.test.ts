@@ -158,3 +158,19 @@ test('fallocate --punch-hole zeroes the range and deletes whole blocks\' objects
     await readOnly.kill();
   }
 });
+
+test('the server vanishing before unmount ends in a clear error and exit 1 after the retry budget', async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const own = await startS3rver({ buckets: ['gone'] });
+  const mnt = await mountDir('outage');
+  const proc = await S3backerProcess.start(mnt, [`--baseURL=${own.endpoint}`, `--accessId=${own.accessId}`, `--accessKey=${own.accessKey}`, '--size=1m', '--maxRetryPause=1000', 'gone']);
+  try {
+    await own.stop();
+    const started = Date.now();
+    assert.equal(await proc.unmount(), 1, proc.output);
+    assert.ok(Date.now() - started < 15_000, 'bounded by --maxRetryPause');
+    assert.match(proc.output, /shutdown failed: .*cannot reach http:\/\/127\.0\.0\.1:\d+\/ .*is the server running\?/);
+  } finally {
+    await proc.kill();
+  }
+});
