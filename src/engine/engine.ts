@@ -104,6 +104,7 @@ export class Engine {
     });
     let lease: MountLease | undefined;
     try {
+      this.log.debug(`opening ${store.kind} store ${store.description}`);
       await store.open();
       const { config } = this;
       // The flag first: "mounted elsewhere" is the more useful message when both would fail.
@@ -118,6 +119,7 @@ export class Engine {
       const device = new BlockDevice(geometry, new BlockTier(this.hooks, objects), config.readOnly);
       const context: MountContext = { store, geometry, config };
       this.mounted = { store, geometry, objects, device, lease, context };
+      this.log.debug(`volume: ${geometry.numBlocks} blocks of ${geometry.blockSize} bytes; running mount hooks`);
       await this.hooks.mount.promise(context);
       await this.hooks.ready.promise(context);
       this.state = 'mounted';

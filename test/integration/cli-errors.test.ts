@@ -111,3 +111,41 @@ test('--help and --version exit 0', async () => {
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^s3backer version \d+\.\d+\.\d+/);
 });
+
+test('--debug logs each S3 request and mount step; --quiet hides progress messages', async () => {
+  const debug = await runS3backer(['-f', ...s3(), '--debug', 'disk/logging', mnt]);
+  assert.notEqual(debug.code, 0, 'no --size for a new volume');
+  assert.match(debug.stderr, /DEBUG: opening s3 store /);
+  assert.match(debug.stderr, /DEBUG: \[s3\] .*HEAD.*ok \(\d+\.\d ms\)/);
+  assert.match(debug.stderr, /INFO: established new mount token/);
+  const quiet = await runS3backer(['-f', ...s3(), '--quiet', 'disk/logging', mnt]);
+  assert.doesNotMatch(quiet.stderr, /INFO:|DEBUG:/);
+  assert.match(quiet.stderr, /\[S3B_SIZE_REQUIRED\]/, 'errors still print');
+});
+
+test('a --blockSize that differs from block 0 is refused; --force overrides with a warning', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's3backer-geometry-'));
+  try {
+    // Create a 1 MiB volume of 4 KiB blocks in the dir store and write block 0 (its metadata) through the CLI's engine.
+    const { Engine } = await import('../../src/engine/engine.js');
+    const { applyOptions } = await import('../../src/config/apply-options.js');
+    const { testConfig } = await import('../helpers/test-config.js');
+    const config = testConfig({ store: 'dir', bucket: dir, size: 1 << 20, blockSize: 4096 });
+    const engine = Engine.create(config, applyOptions(config));
+    await (await engine.mount()).write(0, Buffer.from('block zero'));
+    await engine.shutdown();
+    const refused = await runS3backer(['-f', '--test', '--blockSize=8k', dir, mnt]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /--blockSize=8192 differs from the 4096 recorded in block 0.*--force/);
+    assert.match(refused.stderr, /\[S3B_SIZE_MISMATCH\]/);
+    const warnings: string[] = [];
+    const forced = Engine.create({ ...config, blockSize: 8192, size: undefined, force: true }, applyOptions(config), {
+      log: (level, _source, message) => { if (level === 'warn') warnings.push(message); },
+    });
+    assert.equal((await forced.mount()).geometry.blockSize, 8192);
+    await forced.shutdown();
+    assert.match(warnings.join('\n'), /--blockSize=8192 differs from the 4096 recorded in block 0 of the volume; using 8192 because of --force/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
