@@ -1,5 +1,4 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
 import { resolveCredentials, type CredentialEnvironment } from './credentials.js';
 import { resolveS3Endpoint, s3StoreOptionsFromConfig } from './s3-store-options.js';
 import { S3Store } from './s3-store.js';
@@ -17,11 +16,6 @@ export interface S3PluginOptions {
   credentialEnvironment?: CredentialEnvironment;
 }
 
-/** `--test` is the C tool's spelling of `--store=dir`; never claim the store then. */
-function wantsS3(config: ResolvedConfig): boolean {
-  return config.store === 's3' && !config.test;
-}
-
 /**
  * Provides the `s3` store when `store: 's3'` is configured (the default). Endpoint options are
  * checked at config time (in `apply`); credentials are resolved when the store is created, since
@@ -31,7 +25,7 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
   return {
     name: S3_PLUGIN_NAME,
     apply(engine) {
-      if (!wantsS3(engine.config)) return;
+      if (engine.config.store !== 's3') return;
       resolveS3Endpoint(engine.config);
       // The C tool prints the http_* section only when the http layer exists (§5).
       const stats = new S3Stats();
@@ -40,7 +34,7 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
       let created: S3Store | undefined;
 
       engine.hooks.createBackend.tapPromise(S3_PLUGIN_NAME, async (config) => {
-        if (!wantsS3(config)) return undefined;
+        if (config.store !== 's3') return undefined;
         const credentials = await resolveCredentials(config, options.credentialEnvironment);
         created = new S3Store({
           ...s3StoreOptionsFromConfig(config, credentials),

@@ -239,9 +239,6 @@ function checkCrossFlags(merged: Record<string, unknown>): void {
   if (initial > max) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `--initialRetryPause=${initial} is larger than --maxRetryPause=${max}; lower the first or raise the second`);
   }
-  if (merged.ssl === true && typeof merged.baseURL === 'string' && /^http:\/\//i.test(merged.baseURL)) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `--ssl requires an https:// --baseURL, not ${merged.baseURL}; change the URL to https:// or drop --ssl`);
-  }
   if (merged.accessKey !== undefined && merged.accessKeyEnv !== undefined) {
     throw new S3BackerError('S3B_CONFIG_INVALID', '--accessKey and --accessKeyEnv cannot both be given; keep only one source of the secret key');
   }

@@ -58,6 +58,10 @@ test('size not a multiple of the block size is refused with a suggestion', async
   await expectFailure([...s3(), '--size=1000000', '--blockSize=4k', 'disk', mnt], /not a positive multiple of the block size 4k; pick a size such as --size=/, 'S3B_CONFIG_INVALID');
 });
 
+test('--ssl with an http:// --baseURL is refused before any request', async () => {
+  await expectFailure(['--ssl', '--baseURL=http://127.0.0.1:1/', '--size=1m', 'disk', mnt], /--ssl requires an https:\/\/ endpoint/, 'S3B_CONFIG_INVALID');
+});
+
 test('missing bucket', async () => {
   await expectFailure([...s3(), '--size=1m', 'no-such-bucket', mnt], /bucket "?no-such-bucket"? does not exist/, 'S3B_BUCKET_NOT_FOUND');
 });
