@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startS3rver } from '../test/helpers/s3rver-server.js';
 import { fuseUnavailableReason } from '../test/helpers/fuse-support.js';
 import { mustRun, runCommand } from '../test/helpers/run-command.js';
+import { mountExt4 } from '../test/helpers/loop-device.js';
 import { S3BACKER_BIN, processAlive } from '../test/helpers/s3backer-process.js';
 import { mountedPaths } from '../src/frontends/fuse/mount-table.js';
 import { S3Client, ListObjectsCommand } from '@aws-sdk/client-s3';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   await mkdir(mnt);
   await mkdir(fs);
   let pid: number | undefined;
-  let loop: string | undefined;
+  let unmountExt4: (() => Promise<void>) | undefined;
   try {
     console.log(`server: ${server.endpoint} (data in ${server.directory})`);
     const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`,
@@ -45,21 +46,19 @@ async function main(): Promise<void> {
 
     say('mkfs.ext4 on the disk file, loop-mounted with direct I/O');
     await mustRun('mkfs.ext4', ['-q', '-F', '-E', 'nodiscard', join(mnt, 'file')]);
-    loop = (await mustRun('losetup', ['--direct-io=on', '--find', '--show', join(mnt, 'file')])).trim();
-    await mustRun('mount', [loop, fs]);
+    unmountExt4 = await mountExt4(join(mnt, 'file'), fs);
     const data = randomBytes(8 << 20);
     await writeFile(join(fs, 'hello.bin'), data);
     await writeFile(join(fs, 'hello.txt'), 'Hello from a disk in a bucket!\n');
     await mustRun('sync', []);
-    await mustRun('umount', [fs]);
-    await mustRun('mount', [loop, fs]);
+    await unmountExt4();
+    unmountExt4 = await mountExt4(join(mnt, 'file'), fs);
     const back = await readFile(join(fs, 'hello.bin'));
     console.log(`wrote and re-read 8 MiB: sha256 ${sha256(back) === sha256(data) ? 'matches' : 'DIFFERS'} (${sha256(back).slice(0, 16)}...)`);
     console.log(`hello.txt: ${(await readFile(join(fs, 'hello.txt'), 'utf8')).trim()}`);
     console.log((await mustRun('df', ['-h', fs])).trim());
-    await mustRun('umount', [fs]);
-    await mustRun('losetup', ['-d', loop]);
-    loop = undefined;
+    await unmountExt4();
+    unmountExt4 = undefined;
 
     say(`the stats file (${join(mnt, 'stats')})`);
     process.stdout.write(await readFile(join(mnt, 'stats'), 'utf8'));
@@ -81,8 +80,7 @@ async function main(): Promise<void> {
     console.log(`the bucket holds ${keys.length} objects, named as the C s3backer names them: ${keys.slice(0, 4).join(' ')} ... ${keys.at(-1)}`);
     say('done');
   } finally {
-    if (loop) await runCommand('losetup', ['-d', loop]);
-    if ((await mountedPaths()).has(fs)) await runCommand('umount', ['-l', fs]);
+    if (unmountExt4) await unmountExt4().catch(() => runCommand('umount', ['-l', fs]));
     if ((await mountedPaths()).has(mnt)) await runCommand('umount', ['-l', mnt]);
     if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
     await server.stop();

@@ -19,6 +19,11 @@ export function blockHash(block: number): number {
   return h;
 }
 
+/** Object name of a block: `prefix + [%08x(hash) + '-'] + %08x(block)`, exactly as the C tool names it. */
+export function blockKey(prefix: string, hashPrefix: boolean, block: number): string {
+  return prefix + (hashPrefix ? formatBlockNumber(blockHash(block)) + '-' : '') + formatBlockNumber(block);
+}
+
 export function checkBlockSize(blockSize: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
     throw new S3BackerError('S3B_CONFIG_INVALID',
@@ -55,8 +60,7 @@ export class BlockGeometry {
 
   /** Object name of a block. */
   key(block: number): string {
-    const hash = this.hashPrefix ? formatBlockNumber(blockHash(block)) + '-' : '';
-    return this.prefix + hash + formatBlockNumber(block);
+    return blockKey(this.prefix, this.hashPrefix, block);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { BlockGeometry, checkBlockSize } from './block-geometry.js';
+import { BlockGeometry, blockKey, checkBlockSize } from './block-geometry.js';
 import { FILE_SIZE_META, BLOCK_SIZE_META } from './object-pipeline.js';
 import type { ObjectStore } from './object-store.js';
 import type { Logger } from './logger.js';
@@ -25,8 +25,7 @@ export async function detectGeometry(store: ObjectStore, options: GeometryOption
   if (options.blockSize !== undefined) checkBlockSize(options.blockSize);
   let detected: { size: number; blockSize: number } | undefined;
   if (!options.noAutoDetect && store.supports.metadata) {
-    const probe = new BlockGeometry(DEFAULT_BLOCK_SIZE, DEFAULT_BLOCK_SIZE, options.prefix, options.blockHashPrefix);
-    const info = await store.head(probe.key(0));
+    const info = await store.head(blockKey(options.prefix, options.blockHashPrefix, 0));
     const size = Number(info?.metadata[FILE_SIZE_META] ?? 0);
     const blockSize = Number(info?.metadata[BLOCK_SIZE_META] ?? 0);
     if (size > 0 && blockSize > 0) detected = { size, blockSize };

@@ -138,10 +138,8 @@ export class Engine {
    * Errors are reported after every step had its chance (the flag stays set if data may be lost).
    */
   async shutdown(): Promise<void> {
-    if (this.state !== 'mounted') {
-      if (this.state !== 'shut-down' && this.state !== 'shutting-down') this.state = 'shut-down';
-      return;
-    }
+    // Nothing is mounted, or another call is already shutting down: nothing to do.
+    if (this.state !== 'mounted') return;
     this.state = 'shutting-down';
     const { device, lease, store } = this.mounted!;
     try {

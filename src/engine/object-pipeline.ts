@@ -61,7 +61,8 @@ export class ObjectPipeline {
         `object "${context.key}" decodes to ${object.body.length} bytes, not the block size ${this.geometry.blockSize}; the object is truncated or the volume's --blockSize is wrong`,
         { block });
     }
-    return tokens.length === 0 ? object.body : Buffer.from(object.body);
+    // Stores and codecs hand back buffers of their own, so the block needs no further copy.
+    return object.body;
   }
 
   /** Store a block (exactly blockSize bytes); all zeros delete its object instead. */

@@ -8,7 +8,8 @@ import { S3Client, ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client
 import { startS3rver } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
-import { mustRun, runCommand } from '../helpers/run-command.js';
+import { mustRun } from '../helpers/run-command.js';
+import { mountExt4 } from '../helpers/loop-device.js';
 
 /** A tree of files with random content and sizes from 0 bytes to 3 MiB, some nested. */
 async function writeTree(root: string): Promise<Map<string, string>> {
@@ -34,21 +35,6 @@ async function hashTree(root: string, relative = ''): Promise<Map<string, string
     else sums.set('/' + path, createHash('sha256').update(await readFile(join(root, path))).digest('hex'));
   }
   return sums;
-}
-
-/** Attach the disk file to a loop device (direct I/O: no double caching) and mount its ext4. */
-async function mountExt4(diskFile: string, at: string): Promise<() => Promise<void>> {
-  const device = (await mustRun('losetup', ['--direct-io=on', '--find', '--show', diskFile])).trim();
-  try {
-    await mustRun('mount', ['-t', 'ext4', device, at]);
-  } catch (error) {
-    await runCommand('losetup', ['-d', device]);
-    throw error;
-  }
-  return async () => {
-    await mustRun('umount', [at]);
-    await mustRun('losetup', ['-d', device]);
-  };
 }
 
 test('ext4 on a bucket survives unmount and a new process: every byte, C-named objects, block-0 metadata', async (t) => {
