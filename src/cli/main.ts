@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgv } from '../config/parse-argv.js';
 import { loadConfigFile } from '../config/load-config-file.js';
-import { resolveConfig } from '../config/merge-config.js';
+import { resolveConfig, detectCommand } from '../config/merge-config.js';
 import { helpText } from '../config/help-text.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 import { mountCommand } from './commands/mount.js';
@@ -16,9 +16,11 @@ export function version(): string {
 /** Runs one command; resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
   const cli = parseArgv([...argv]);
-  const command = cli.options.erase ? 'erase' : cli.options.resetMountedFlag ? 'reset-mounted-flag' : 'mount';
-  const wantsInfo = cli.options.help === true || cli.options.version === true;
-  const file = wantsInfo ? null : await loadConfigFile({ explicitPath: cli.options.config as string | undefined, cwd: process.cwd(), command });
+  const command = detectCommand(cli);
+  // --help and --version never read the config file (they must work whatever it says).
+  const file = command === 'help' || command === 'version'
+    ? null
+    : await loadConfigFile({ explicitPath: cli.options.config as string | undefined, cwd: process.cwd(), command });
   const resolved = resolveConfig({ cli, file: file?.config ?? null, filePath: file?.filepath });
   switch (resolved.command) {
     case 'help':
