@@ -8,12 +8,14 @@ export { Engine, type EngineOptions } from './engine/engine.js';
 export { Stage } from './engine/stages.js';
 export type { S3BackerPlugin, EnginePluginApi } from './engine/plugin.js';
 export type {
-  EngineHooks, PluginHooks, BlockRequest, WriteRequest, EncodedObject, BlockContext, TrimRequest, MountContext, BlockSink, EvictEvent,
+  EngineHooks, PluginHooks, BlockRequest, WriteRequest, EncodedObject, BlockContext, TrimRequest, MountContext, BlockSink, EvictEvent, ReclaimRequest,
 } from './engine/hooks.js';
 export { PreconditionFailedError } from './engine/object-store.js';
 export type { ObjectStore, StoreSupports, ObjectInfo, StoredObject, PutOptions, ListOptions } from './engine/object-store.js';
 export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME } from './engine/block-geometry.js';
 export { BlockDevice } from './engine/block-device.js';
+export { KeyedMutex } from './engine/keyed-mutex.js';
+export { ObjectPipeline } from './engine/object-pipeline.js';
 export type { StatsProvider } from './engine/stats-registry.js';
 export type { Logger, LogSink, LogLevel } from './engine/logger.js';
 

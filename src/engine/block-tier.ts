@@ -19,9 +19,14 @@ export class BlockTier implements BlockIo {
       const answer = await this.hooks.readBlock.promise(request);
       if (answer) return answer;
     }
-    const data = await this.objects.read(block);
-    if (this.hooks.blockRead.isUsed()) await this.hooks.blockRead.promise(request, data);
-    return data;
+    return (await this.fetch(block)).data;
+  }
+
+  /** Read a block from the object tier, below every `readBlock` tap, and tell the `blockRead` observers (a cache's miss path). */
+  async fetch(block: number): Promise<{ data: Buffer; etag: string | undefined }> {
+    const fetched = await this.objects.fetch(block);
+    if (this.hooks.blockRead.isUsed()) await this.hooks.blockRead.promise({ block, key: this.objects.geometry.key(block) }, fetched.data);
+    return fetched;
   }
 
   async writeBlock(block: number, data: Buffer): Promise<void> {

@@ -19,6 +19,7 @@ interface Mounted {
   store: ObjectStore;
   geometry: BlockGeometry;
   objects: ObjectPipeline;
+  tier: BlockTier;
   device: BlockDevice;
   lease: MountLease;
   context: MountContext;
@@ -110,15 +111,17 @@ export class Engine {
       // The flag first: "mounted elsewhere" is the more useful message when both would fail.
       lease = await MountLease.acquire(store, {
         key: config.prefix + MOUNT_TOKEN_NAME, description: store.description, force: config.force, readOnly: config.readOnly, log: this.log,
+        reclaim: async (token) => this.hooks.reclaimMount.isUsed() && (await this.hooks.reclaimMount.promise({ store, token })) === true,
       });
       const geometry = await detectGeometry(store, {
         size: config.size, blockSize: config.blockSize, prefix: config.prefix, blockHashPrefix: config.blockHashPrefix,
         noAutoDetect: config.noAutoDetect, force: config.force,
       }, this.log);
       const objects = new ObjectPipeline(store, this.hooks, geometry);
-      const device = new BlockDevice(geometry, new BlockTier(this.hooks, objects), config.readOnly);
-      const context: MountContext = { store, geometry, config };
-      this.mounted = { store, geometry, objects, device, lease, context };
+      const tier = new BlockTier(this.hooks, objects);
+      const device = new BlockDevice(geometry, tier, config.readOnly);
+      const context: MountContext = { store, geometry, config, mountToken: lease.token };
+      this.mounted = { store, geometry, objects, tier, device, lease, context };
       this.log.debug(`volume: ${geometry.numBlocks} blocks of ${geometry.blockSize} bytes; running mount hooks`);
       await this.hooks.mount.promise(context);
       await this.hooks.ready.promise(context);
@@ -134,23 +137,64 @@ export class Engine {
   }
 
   /**
-   * Drain in-flight requests, flush, run `shutdown`, clear the mounted flag, close the store.
-   * Errors are reported after every step had its chance (the flag stays set if data may be lost).
+   * Drain in-flight requests, flush (again and again while it fails, for at most
+   * `--shutdownTimeout` seconds), run `shutdown` even when the flush failed (so a cache can stop
+   * and keep its dirty blocks), clear the mounted flag only when everything was stored, and close
+   * the store last. Throws S3B_FLUSH_FAILED (or a `shutdown` tap's more precise error) when data
+   * could not be stored: the flag then stays set, so the next mount knows.
    */
   async shutdown(): Promise<void> {
     // Nothing is mounted, or another call is already shutting down: nothing to do.
     if (this.state !== 'mounted') return;
     this.state = 'shutting-down';
     const { device, lease, store } = this.mounted!;
+    let failure: unknown;
     try {
       await device.drain();
-      await this.hooks.flush.promise();
+      await this.flushWithin(this.config.shutdownTimeout * 1000);
+    } catch (error) {
+      failure = error;
+    }
+    try {
       await this.hooks.shutdown.promise();
-      await lease.release();
+    } catch (error) {
+      // A shutdown tap's error says where unstored blocks are; it explains the flush failure better.
+      failure = failure === undefined ? error : attachCause(error, failure);
+    }
+    try {
+      if (failure === undefined) await lease.release();
+    } catch (error) {
+      failure = error;
     } finally {
-      await store.close();
+      await store.close().catch((error) => this.log.warn(`closing the ${store.kind} store: ${String(error)}`));
       this.state = 'shut-down';
     }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** `flush` until it succeeds; after `timeoutMs` of failures (or of one flush that never settles) give up with S3B_FLUSH_FAILED. */
+  private async flushWithin(timeoutMs: number): Promise<void> {
+    if (!this.hooks.flush.isUsed()) return;
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), timeoutMs); });
+    let lastError: unknown;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await Promise.race([this.hooks.flush.promise().then(() => 'stored' as const, (error: unknown) => { lastError = error; return 'failed' as const; }), expired]);
+        if (outcome === 'stored') return;
+        if (outcome === 'expired' || Date.now() >= deadline) break;
+        const reason = lastError instanceof Error ? lastError.message : String(lastError);
+        this.log.warn(`unmount: dirty blocks could not all be stored (attempt ${attempt}: ${reason}); retrying for up to ${Math.ceil((deadline - Date.now()) / 1000)} s more`);
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())))), expired]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const reason = lastError === undefined ? 'the store did not answer' : lastError instanceof Error ? lastError.message : String(lastError);
+    throw new S3BackerError('S3B_FLUSH_FAILED',
+      `could not store every dirty block within --shutdownTimeout=${this.config.shutdownTimeout} s (${reason}); the mounted flag stays set. Check that the store is reachable, then mount again`,
+      lastError === undefined ? {} : { cause: lastError });
   }
 
   /** The store, opened, for maintenance commands (erase, reset the mounted flag): no mount, no flag. The caller closes it. */
@@ -198,6 +242,7 @@ export class Engine {
       config: this.config,
       get geometry() { return engine.geometry; },
       get objects() { return engine.objects; },
+      fetchBlock: (block: number) => this.requireMounted().tier.fetch(block),
       stats: (provider: StatsProvider) => this.stats.register(provider),
       logger: (source: string) => createLogger(this.logSink, source),
       evicted: (event: EvictEvent) => this.hooks.evict.promise(event),
@@ -235,6 +280,12 @@ export class Engine {
     });
     return hook;
   }
+}
+
+/** Keep `earlier` reachable from `error` (as its cause, when it has none). */
+function attachCause(error: unknown, earlier: unknown): unknown {
+  if (error instanceof Error && error.cause === undefined) Object.defineProperty(error, 'cause', { value: earlier, configurable: true, writable: true });
+  return error;
 }
 
 function blockOf(args: unknown[]): number | undefined {

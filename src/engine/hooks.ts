@@ -40,6 +40,15 @@ export interface MountContext {
   readonly store: ObjectStore;
   readonly geometry: BlockGeometry;
   readonly config: ResolvedConfig;
+  /** The token of the mounted flag this mount holds; undefined for a read-only mount (which takes no flag). */
+  readonly mountToken: number | undefined;
+}
+
+/** The mounted flag is set: by another mount, or by a mount of ours that crashed. */
+export interface ReclaimRequest {
+  readonly store: ObjectStore;
+  /** The token recorded in the flag object. */
+  readonly token: number;
 }
 
 /** Receives block numbers that may hold data (duplicates allowed). */
@@ -64,14 +73,29 @@ export function createEngineHooks() {
   return Object.freeze({
     /** Picks the object store: the first tap to return one wins (s3, dir or memory, by `config.store`). */
     createBackend: new AsyncSeriesBailHook<[ResolvedConfig], ObjectStore | undefined>(['config'], 'createBackend'),
+    /**
+     * The volume's mounted flag is set (token in the request). A tap that can prove the flag is its
+     * own crashed mount's (a cache file recording that token) returns true: the mount proceeds
+     * without --force, as the C tool's --blockCacheRecoverDirtyBlocks does.
+     */
+    reclaimMount: new AsyncSeriesBailHook<[ReclaimRequest], true | undefined>(['request'], 'reclaimMount'),
     /** Once per mount, after the store is open, the geometry known and the mounted flag taken: start plugin I/O here. */
     mount: new AsyncSeriesHook<[MountContext]>(['mount'], 'mount'),
     /** After every `mount` tap succeeded, just before the frontend serves requests. */
     ready: new AsyncSeriesHook<[MountContext]>(['mount'], 'ready'),
-    /** Once, at unmount, after in-flight I/O drained and `flush` ran: stop timers, release resources. */
+    /**
+     * Once, at unmount, after in-flight I/O drained and `flush` ran, even when `flush` failed: stop
+     * timers and release resources. A tap that still holds unstored blocks throws an error saying
+     * where they are (a cache file) or that they are lost; the mounted flag then stays set.
+     */
     shutdown: new AsyncSeriesHook<[]>([], 'shutdown'),
 
-    /** Block tier, read: returning data answers the read (zero map, cache); undefined falls through to the object tier. */
+    /**
+     * Block tier, read: returning data answers the read (zero map, cache); undefined falls through
+     * to the object tier. The returned buffer is shared and immutable: the tap may hand the same
+     * buffer to every reader and the engine and frontends never write into it; a tap that keeps
+     * the buffer must never write into it either (replace it on the next write instead).
+     */
     readBlock: new AsyncSeriesBailHook<[BlockRequest], Buffer | undefined>(['request'], 'readBlock'),
     /** After the object tier returned a block's data (not after a `readBlock` answer). */
     blockRead: new AsyncSeriesHook<[BlockRequest, Buffer]>(['request', 'data'], 'blockRead'),
@@ -79,7 +103,11 @@ export function createEngineHooks() {
     writeBlock: new AsyncSeriesBailHook<[WriteRequest], true | undefined>(['request'], 'writeBlock'),
     /** After a block write completed, whether stored or handled by a `writeBlock` tap. */
     blockWritten: new AsyncSeriesHook<[WriteRequest]>(['request'], 'blockWritten'),
-    /** fsync / FUSE flush / unmount: resolve only when every write acknowledged so far is in the store. */
+    /**
+     * fsync / FUSE flush / unmount: resolve only when every write acknowledged so far is in the
+     * store; reject (the fsync fails with EIO) when one could not be stored. At unmount the engine
+     * calls it again until it succeeds or --shutdownTimeout passes.
+     */
     flush: new AsyncSeriesHook<[]>([], 'flush'),
     /** After a trim zeroed whole blocks (the objects are deleted). */
     trim: new AsyncSeriesHook<[TrimRequest]>(['request'], 'trim'),

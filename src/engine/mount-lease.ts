@@ -27,6 +27,8 @@ export interface MountLeaseOptions {
   force: boolean;
   readOnly: boolean;
   log: Logger;
+  /** Whether a set flag with this token is our own crashed mount's (a cache file recorded it), so it may be taken over. */
+  reclaim?: (token: number) => Promise<boolean>;
 }
 
 /**
@@ -51,11 +53,14 @@ export class MountLease {
       const message = token === SHARED_DISK_TOKEN
         ? `${options.description} appears to be configured for shared disk mode (mount token 0x${hex8(token)})`
         : `${options.description} appears to be already mounted${who} (using mount token 0x${hex8(token)})`;
-      if (!options.force) {
+      if (token !== SHARED_DISK_TOKEN && await options.reclaim?.(token)) {
+        options.log.warn(`${message}; recognised as our own earlier mount, which did not shut down cleanly: taking it over to recover its data`);
+      } else if (!options.force) {
         throw new S3BackerError('S3B_MOUNTED_ELSEWHERE',
           `${message}; if it is not mounted anywhere, reset the flag with --reset-mounted-flag, or use --force to mount anyway`);
+      } else {
+        options.log.warn(`${message}; continuing because of --force`);
       }
-      options.log.warn(`${message}; continuing because of --force`);
     }
     if (options.readOnly) return new MountLease(store, options, undefined);
 

@@ -41,9 +41,17 @@ export class ObjectPipeline {
 
   /** A block's data: a fresh buffer of exactly blockSize bytes. */
   async read(block: number): Promise<Buffer> {
+    return (await this.fetch(block)).data;
+  }
+
+  /**
+   * A block's data and the ETag of the object it came from (undefined: no object, the block is
+   * zeros). A cache keeps the ETag to check later, with `etag()`, that its copy is still current.
+   */
+  async fetch(block: number): Promise<{ data: Buffer; etag: string | undefined }> {
     const context = this.context(block);
     const stored = await this.store.get(context.key);
-    if (!stored) return Buffer.alloc(this.geometry.blockSize);
+    if (!stored) return { data: Buffer.alloc(this.geometry.blockSize), etag: undefined };
     const tokens = parseContentEncoding(stored.contentEncoding);
     let object: EncodedObject = { body: stored.body, encodings: tokens, metadata: stored.metadata };
     for (let i = tokens.length - 1; i >= 0; i--) {
@@ -62,15 +70,23 @@ export class ObjectPipeline {
         { block });
     }
     // Stores and codecs hand back buffers of their own, so the block needs no further copy.
-    return object.body;
+    return { data: object.body, etag: stored.etag };
   }
 
-  /** Store a block (exactly blockSize bytes); all zeros delete its object instead. */
-  async write(block: number, data: Buffer): Promise<void> {
+  /** The ETag of a block's object, undefined when there is none (the block reads as zeros). */
+  async etag(block: number): Promise<string | undefined> {
+    return (await this.store.head(this.geometry.key(block)))?.etag;
+  }
+
+  /**
+   * Store a block (exactly blockSize bytes); all zeros delete its object instead. Resolves to the
+   * stored object's ETag, or undefined when the object was deleted.
+   */
+  async write(block: number, data: Buffer): Promise<string | undefined> {
     const context = this.context(block);
     if (this.isZero(data)) {
       await this.store.delete(context.key);
-      return;
+      return undefined;
     }
     const metadata: Record<string, string> = block === 0
       ? { [BLOCK_SIZE_META]: String(this.geometry.blockSize), [FILE_SIZE_META]: String(this.geometry.size) }
@@ -78,11 +94,12 @@ export class ObjectPipeline {
     const encoded = this.hooks.encode.isUsed()
       ? await this.hooks.encode.promise({ body: data, encodings: [], metadata }, context)
       : { body: data, encodings: [], metadata };
-    await this.store.put(context.key, encoded.body, {
+    const { etag } = await this.store.put(context.key, encoded.body, {
       metadata: { ...encoded.metadata },
       contentType: BLOCK_CONTENT_TYPE,
       ...(encoded.encodings.length > 0 ? { contentEncoding: encoded.encodings.join(', ') } : {}),
     });
+    return etag;
   }
 
   private context(block: number): BlockContext {

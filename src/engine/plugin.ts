@@ -23,6 +23,12 @@ export interface EnginePluginApi {
   readonly geometry: BlockGeometry;
   /** Read and write whole blocks through encode/decode and the store (a write-back cache flushes through this); from `hooks.mount` on. */
   readonly objects: ObjectPipeline;
+  /**
+   * Read a block from the object tier, below every `readBlock` tap, with its object's ETag: a
+   * cache's miss and read-ahead path. Unlike `objects.read`, the `blockRead` observers (the zero
+   * map) learn what was read. From `hooks.mount` on.
+   */
+  fetchBlock(block: number): Promise<{ data: Buffer; etag: string | undefined }>;
   /** Register counters for the stats file. */
   stats(provider: StatsProvider): void;
   logger(name: string): Logger;
