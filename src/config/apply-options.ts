@@ -4,6 +4,7 @@ import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { memoryPlugin } from '../../plugins/memory/index.js';
 import { dirPlugin } from '../../plugins/dir/index.js';
 import { s3Plugin } from '../../plugins/s3/index.js';
+import { blockCachePlugin } from '../../plugins/block-cache/index.js';
 
 /**
  * Declarative options become built-in plugin instances here, in one place (webpack's
@@ -14,6 +15,12 @@ export function applyOptions(config: ResolvedConfig): S3BackerPlugin[] {
   return [
     ...config.plugins,
     zeroMapPlugin(),
+    ...(config.blockCacheSize > 0 ? [blockCachePlugin({
+      size: config.blockCacheSize, threads: config.blockCacheThreads, writeDelay: config.blockCacheWriteDelay, sync: config.blockCacheSync,
+      timeout: config.blockCacheTimeout, maxDirty: config.blockCacheMaxDirty, numProtected: config.blockCacheNumProtected,
+      readAhead: config.readAhead, readAheadTrigger: config.readAheadTrigger,
+      noVerify: config.blockCacheNoVerify, recoverDirtyBlocks: config.blockCacheRecoverDirtyBlocks,
+    })] : []),
     memoryPlugin(),
     dirPlugin(),
     s3Plugin(),

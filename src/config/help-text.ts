@@ -7,6 +7,7 @@ export const GROUP_TITLES: Readonly<Record<OptionGroup, string>> = Object.freeze
   volume: 'Volume',
   store: 'Store',
   s3: 'S3',
+  cache: 'Block cache',
   fuse: 'FUSE mount',
   general: 'General',
 });

@@ -242,6 +242,16 @@ function checkCrossFlags(merged: Record<string, unknown>): void {
   if (merged.accessKey !== undefined && merged.accessKeyEnv !== undefined) {
     throw new S3BackerError('S3B_CONFIG_INVALID', '--accessKey and --accessKeyEnv cannot both be given; keep only one source of the secret key');
   }
+  if (merged.blockCacheSync === true && merged.blockCacheWriteDelay !== 0) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', `--blockCacheSync needs --blockCacheWriteDelay=0 (it is ${String(merged.blockCacheWriteDelay)}); add --blockCacheWriteDelay=0 or drop --blockCacheSync`);
+  }
+  const cacheFileFlags = ['blockCacheNoVerify', 'blockCacheRecoverDirtyBlocks'].filter((key) => merged[key] === true);
+  if (cacheFileFlags.length > 0 && merged.blockCacheFile === undefined) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', `--${cacheFileFlags[0]} needs --blockCacheFile=FILE; add the cache file or drop the flag`);
+  }
+  if (merged.blockCacheFile !== undefined && merged.blockCacheSize === 0) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', '--blockCacheFile needs a block cache, but --blockCacheSize=0 disables it; give a cache size or drop the cache file');
+  }
 }
 
 function invalid(where: string, key: string, reason: string): S3BackerError {

@@ -5,7 +5,7 @@ import { parseSize, formatSize } from './parse-size.js';
  * `--name=value`, `-o name=value`), the `defineConfig` types, `--help`, and `docs/config.md` all
  * derive from it, and a test fails when they drift.
  */
-export type OptionGroup = 'volume' | 'store' | 's3' | 'fuse' | 'general';
+export type OptionGroup = 'volume' | 'store' | 's3' | 'cache' | 'fuse' | 'general';
 
 interface OptionBase<T> {
   /** The flag name, as the C s3backer spells it (without `--`). */
@@ -91,6 +91,34 @@ export const OPTION_TABLE = {
     doc: 'First pause before retrying a failed request; doubles after each try.' },
   maxRetryPause: { flag: 'maxRetryPause', type: 'integer', group: 's3', default: 30000, min: 0, metavar: 'MS',
     doc: 'Total pause budget across the retries of one request; then the error is reported.' },
+
+  // --- the block cache (the C tool's block_cache.c; docs/block-cache.md) ---
+  blockCacheSize: { flag: 'blockCacheSize', type: 'integer', group: 'cache', default: 1000, min: 0, metavar: 'N',
+    doc: 'Blocks the cache holds (clean, dirty and in flight); 0 disables the cache, so every write is stored before it returns.' },
+  blockCacheThreads: { flag: 'blockCacheThreads', type: 'integer', group: 'cache', default: 20, min: 1, max: 1000, metavar: 'N',
+    doc: 'Uploads and read-ahead downloads in flight at once; reads of uncached blocks are not counted here, so write-back never starves them.' },
+  blockCacheWriteDelay: { flag: 'blockCacheWriteDelay', type: 'integer', group: 'cache', default: 250, min: 0, metavar: 'MS',
+    doc: 'Longest time a written block stays dirty before its upload starts (sooner as dirty blocks fill the cache); 0 uploads at once.' },
+  blockCacheSync: { flag: 'blockCacheSync', type: 'boolean', group: 'cache', default: false,
+    doc: 'A write returns only once its block is stored (write-through); needs --blockCacheWriteDelay=0.' },
+  blockCacheTimeout: { flag: 'blockCacheTimeout', type: 'integer', group: 'cache', default: 0, min: 0, metavar: 'MS',
+    doc: 'Drop clean blocks unused for this long; 0 keeps them until the space is needed.' },
+  blockCacheMaxDirty: { flag: 'blockCacheMaxDirty', type: 'integer', group: 'cache', default: 0, min: 0, metavar: 'N',
+    doc: 'Writers wait while this many blocks are dirty (not yet stored); 0 means only the cache size limits them.' },
+  blockCacheNumProtected: { flag: 'blockCacheNumProtected', type: 'integer', group: 'cache', default: 0, min: 0, metavar: 'N',
+    doc: 'Blocks numbered below N (file-system metadata) are evicted only when no other clean block is left.' },
+  blockCacheFile: { flag: 'blockCacheFile', type: 'string', group: 'cache', metavar: 'FILE',
+    doc: 'Keep the cache in this file: it survives restarts, and dirty blocks survive a crash (kill -9) and are uploaded by the next mount.' },
+  blockCacheNoVerify: { flag: 'blockCacheNoVerify', type: 'boolean', group: 'cache', default: false,
+    doc: 'Use clean blocks reloaded from --blockCacheFile without checking their ETag against the store first (faster, unsafe if another client wrote the volume).' },
+  blockCacheRecoverDirtyBlocks: { flag: 'blockCacheRecoverDirtyBlocks', type: 'boolean', group: 'cache', default: false,
+    doc: 'Upload dirty blocks found in --blockCacheFile even when its mount token does not match the volume\'s (after --reset-mounted-flag); without it such a file is refused, never silently discarded.' },
+  readAhead: { flag: 'readAhead', type: 'integer', group: 'cache', default: 4, min: 0, metavar: 'N',
+    doc: 'Blocks fetched ahead of a sequential reader, in parallel; 0 disables read-ahead.' },
+  readAheadTrigger: { flag: 'readAheadTrigger', type: 'integer', group: 'cache', default: 2, min: 1, metavar: 'N',
+    doc: 'Consecutive block reads that make a reader sequential and start read-ahead.' },
+  shutdownTimeout: { flag: 'shutdownTimeout', type: 'integer', group: 'cache', default: 120, min: 1, metavar: 'SECONDS',
+    doc: 'At unmount, how long to keep retrying dirty blocks that cannot be stored before giving up with an error and exit status 1 (they stay in --blockCacheFile when there is one).' },
 
   // --- the FUSE directory ---
   filename: { flag: 'filename', type: 'string', group: 'fuse', default: 'file', metavar: 'NAME',
