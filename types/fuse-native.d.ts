@@ -31,10 +31,17 @@ declare module 's3backer-vendored-fuse-native' {
   export interface FuseOptions {
     force?: boolean; mkdir?: boolean; timeout?: number | false; debug?: boolean;
     allowOther?: boolean; defaultPermissions?: boolean; fsname?: string; subtype?: string;
+    /**
+     * Added by the vendored copy: called once, on the main thread, when the FUSE loop has ended
+     * (the kernel closed the connection: the mount is gone and its last open file released, or it
+     * was aborted). The mount no longer keeps the process alive after it.
+     */
+    onLoopEnded?: () => void;
   }
   class Fuse {
     constructor(mountPoint: string, ops: FuseOperations, options?: FuseOptions);
     mount(cb: (error: Error | null) => void): void;
+    /** Lazy (`fusermount -uz`): detaches the mount at once, even while its files are open. */
     unmount(cb: (error: Error | null) => void): void;
     protected _fuseOptions(): string;
     static unmount(mountPoint: string, cb: (error: Error | null) => void): void;

@@ -136,6 +136,10 @@ typedef struct {
   uv_async_t async;
   uv_mutex_t mut;
   uv_sem_t sem;
+
+  // s3backer: posted by the FUSE thread when fuse_loop_mt() returns; calls on_loop_ended (may be NULL).
+  uv_async_t loop_ended;
+  napi_ref on_loop_ended;
 } fuse_thread_t;
 
 typedef struct {
@@ -800,6 +804,18 @@ static fuse_thread_locals_t* get_thread_locals () {
   return l;
 }
 
+// s3backer: runs on the main thread once the FUSE loop has ended. Closing loop_ended and unreffing
+// ft->async (which held the event loop open while mounted) lets the process exit.
+static void fuse_native_loop_ended (uv_async_t* handle) {
+  fuse_thread_t *ft = (fuse_thread_t *) handle->data;
+  uv_close((uv_handle_t *) handle, NULL);
+  uv_unref((uv_handle_t *) &(ft->async));
+  if (ft->on_loop_ended == NULL) return;
+  FUSE_NATIVE_CALLBACK(ft->on_loop_ended, {
+    NAPI_MAKE_CALLBACK(env, NULL, ctx, callback, 0, NULL, NULL)
+  })
+}
+
 static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
   fuse_loop_mt(ft->fuse);
@@ -808,11 +824,15 @@ static void* start_fuse_thread (void *data) {
   fuse_session_remove_chan(ft->ch);
   fuse_destroy(ft->fuse);
 
+  // s3backer: fuse_loop_mt() returns only when the kernel closed the connection (the mount is gone
+  // and the last open file was released, or it was aborted): the disk is free. Tell JavaScript.
+  uv_async_send(&(ft->loop_ended));
+
   return NULL;
 }
 
 NAPI_METHOD(fuse_native_mount) {
-  NAPI_ARGV(7)
+  NAPI_ARGV(8) // s3backer: argv[7] is the optional loop-ended callback
 
   NAPI_ARGV_UTF8(mnt, 1024, 0);
   NAPI_ARGV_UTF8(mntopts, 1024, 1);
@@ -831,6 +851,12 @@ NAPI_METHOD(fuse_native_mount) {
   }
 
   ft->env = env;
+
+  // s3backer: keep the loop-ended callback, if one was given.
+  napi_valuetype on_loop_ended_type;
+  napi_typeof(env, argv[7], &on_loop_ended_type);
+  ft->on_loop_ended = NULL;
+  if (on_loop_ended_type == napi_function) napi_create_reference(env, argv[7], 1, &(ft->on_loop_ended));
 
   struct fuse_operations ops = { };
   if (implemented[op_access]) ops.access = fuse_native_access;
@@ -894,6 +920,13 @@ NAPI_METHOD(fuse_native_mount) {
   ft->mounted++;
 
   int err = uv_async_init(uv_default_loop(), &(ft->async), (uv_async_cb) fuse_native_async_init);
+
+  // s3backer: unreffed, so only ft->async decides whether a mount keeps the process alive.
+  if (err >= 0) err = uv_async_init(uv_default_loop(), &(ft->loop_ended), (uv_async_cb) fuse_native_loop_ended);
+  if (err >= 0) {
+    ft->loop_ended.data = ft;
+    uv_unref((uv_handle_t *) &(ft->loop_ended));
+  }
 
   if (fuse == NULL || err < 0) {
     napi_throw_error(env, "fuse failed", "fuse failed");

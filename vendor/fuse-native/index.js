@@ -1,4 +1,5 @@
-// Vendored from fuse-native 2.2.6 (MIT, Mathias Buus); s3backer adds the fallocate operation. See README.md.
+// Vendored from fuse-native 2.2.6 (MIT, Mathias Buus); s3backer adds the fallocate operation and
+// the onLoopEnded option. See README.md.
 const os = require('os')
 const fs = require('fs')
 const path = require('path')
@@ -338,7 +339,10 @@ class Fuse extends Nanoresource {
           if (parent && parent.dev !== stat.dev) return cb(new Error('Mountpoint in use'))
           try {
             // TODO: asyncify
-            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented)
+            // s3backer: opts.onLoopEnded() is called once, on this thread, when the FUSE loop has
+            // ended (the kernel closed the connection: unmounted and last file released, or aborted).
+            const onLoopEnded = typeof self.opts.onLoopEnded === 'function' ? self.opts.onLoopEnded : undefined
+            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented, onLoopEnded)
           } catch (err) {
             return cb(err)
           }
