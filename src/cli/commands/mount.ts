@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import { S3BackerError } from '../../errors/s3backer-error.js';
 import { FuseFrontend } from '../../frontends/fuse/fuse-frontend.js';
+import type { Engine } from '../../engine/engine.js';
 import { createEngine } from '../run-engine.js';
 import { switchableLogSink } from '../daemon-log-sink.js';
 
@@ -51,26 +52,90 @@ export async function mountCommand(config: ResolvedConfig, fuseOptions: readonly
   }
   log.info(`s3backer process ${process.pid} for ${mountPoint} started`);
 
-  return new Promise<number>((done) => {
-    let stopping = false;
-    // Unmount (umount, fusermount -u) or SIGINT/SIGTERM: finish in-flight writes, flush, clear the mounted flag, exit 0.
-    const stop = async (why: string, unmount: boolean) => {
-      if (stopping) return log.info(`${why}: already shutting down`);
-      stopping = true;
-      log.info(`unmount ${mountPoint}: ${why}; shutting down`);
-      try {
-        if (unmount) await frontend.unmount();
-        await engine.shutdown();
-        log.info(`unmount ${mountPoint}: completed`);
-        done(0);
-      } catch (error) {
-        log.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        done(1);
+  return serveUntilReleased(frontend, engine, mountPoint);
+}
+
+/**
+ * Serve until the disk is really released, then shut the engine down; resolves to the exit code.
+ *
+ * The disk is free only when the FUSE loop has ended (`frontend.closed`): the mount is gone AND
+ * its last open file was released. A loop device keeps the disk file open through `umount -l`,
+ * and ext4 on it keeps writing; shutting down earlier loses those writes.
+ *
+ * - `umount` / `umount -l` / `fusermount -u` by someone else: nothing to do but wait for the loop to end.
+ * - SIGTERM/SIGINT: ask for a NON-lazy unmount. While the disk is in use it fails (EBUSY); then we
+ *   say who holds it, keep serving and ask again every second, so `losetup -d` lets us finish. A
+ *   repeated signal says it again. SIGKILL is the way to force an exit.
+ *
+ * The C tool does not wait: its main.c serves through libfuse's fuse_main(), whose signal handlers
+ * end the FUSE loop on SIGTERM/SIGINT/SIGHUP whatever still has the file open, and fuse_ops.c's
+ * fuse_op_destroy() then flushes, clears the mount token and the process exits under a live loop
+ * device (a file written afterwards is lost). We do better on purpose.
+ */
+function serveUntilReleased(frontend: FuseFrontend, engine: Engine, mountPoint: string): Promise<number> {
+  const log = engine.log;
+  let ended = false;
+  let retry: NodeJS.Timeout | undefined;
+  let lastFailure: string | undefined;
+  // One attempt at a time, in order: a signal never races a retry's fusermount.
+  let attempts = Promise.resolve();
+
+  /** One non-lazy unmount attempt; `why` names the signal (it reports every outcome), a retry reports only news. */
+  const attempt = async (why?: string) => {
+    if (ended) return;
+    const result = await frontend.requestUnmount();
+    if (ended) return;
+    switch (result.outcome) {
+      case 'unmounted':
+        return log.info(why ? `${why}: unmounted ${mountPoint}` : `unmounted ${mountPoint}: its last user let go`);
+      case 'detached':
+        if (why) log.warn(`${why}: ${mountPoint} is already unmounted (umount -l?) but a file on it is still open (a loop device?); serving until it is released`);
+        return;
+      case 'busy': {
+        const { diskFile, holders } = result;
+        if (why) {
+          log.warn(holders.length > 0
+            ? `${why}: ${diskFile} is still in use by ${holders.join(', ')} (detach it with: umount <fs>; ${holders.map((device) => `losetup -d ${device}`).join('; ')}); serving until it is released`
+            : `${why}: ${mountPoint} is still in use (no loop device holds ${diskFile}; see fuser -vm ${mountPoint}); serving until it is released`);
+        }
+        break;
       }
-    };
-    process.on('SIGINT', () => void stop('SIGINT', true));
-    process.on('SIGTERM', () => void stop('SIGTERM', true));
-    frontend.watchForUnmount(() => void stop('file system unmounted', false));
+      case 'failed':
+        if (why || result.message !== lastFailure) log.error(`${why ?? 'unmount'}: cannot unmount ${mountPoint}: ${result.message}; serving, and retrying every second`);
+        lastFailure = result.message;
+        break;
+    }
+    retry ??= setTimeout(() => {
+      retry = undefined;
+      queue();
+    }, 1000);
+  };
+  const queue = (why?: string) => {
+    attempts = attempts.then(() => attempt(why)).catch((error: unknown) => log.error(`unmount ${mountPoint}: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (ended) return log.info(`${signal}: already shutting down`);
+    clearTimeout(retry);
+    retry = undefined;
+    queue(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  return frontend.closed.then(async () => {
+    ended = true;
+    clearTimeout(retry);
+    log.info(`unmount ${mountPoint}: the FUSE connection is closed, the disk is free; shutting down`);
+    try {
+      // Drains in-flight requests, flushes, clears the mounted flag, closes the store.
+      await engine.shutdown();
+      log.info(`unmount ${mountPoint}: completed`);
+      return 0;
+    } catch (error) {
+      const code = error instanceof S3BackerError ? ` [${error.code}]` : '';
+      log.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}${code}`);
+      return 1;
+    }
   });
 }
 

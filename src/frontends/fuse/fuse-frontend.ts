@@ -1,11 +1,15 @@
 import type { FuseOperations, FuseStat } from 's3backer-vendored-fuse-native';
 import { Fuse } from './fuse-binding.js';
+import { execFile } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import type { BlockDevice } from '../../engine/block-device.js';
 import type { Logger } from '../../engine/logger.js';
 import { S3BackerError } from '../../errors/s3backer-error.js';
 import { errnoOf } from '../../errors/errno.js';
-import { mountedPaths } from './mount-table.js';
+import { mountEntries } from './mount-table.js';
+import { diskHolders } from './disk-holders.js';
 
 /** libfuse 2.9 (bundled with fuse-native) never negotiates requests above 128 KiB. */
 export const MAX_REQUEST_SIZE = 128 * 1024;
@@ -28,6 +32,17 @@ export interface FuseFrontendOptions {
   log: Logger;
 }
 
+/** What became of a request to unmount (`FuseFrontend.requestUnmount`). */
+export type UnmountRequest =
+  /** The kernel unmounted it: the FUSE loop is ending and `closed` will settle. */
+  | { outcome: 'unmounted' }
+  /** It is no longer attached (`umount -l`, or already unmounted): the loop ends when the last open file is released. */
+  | { outcome: 'detached' }
+  /** The disk file is still open. `holders` names the loop devices holding it (empty: a process has it open). */
+  | { outcome: 'busy'; diskFile: string; holders: string[] }
+  /** fusermount failed for another reason (`message` is its own). */
+  | { outcome: 'failed'; message: string };
+
 const ROOT_INO = 1;
 const FILE_INO = 2;
 const STATS_INO = 3;
@@ -44,20 +59,36 @@ const FALLOC_FL_ZERO_RANGE = 0x10;
  * only when the block device says all acknowledged writes are stored.
  */
 export class FuseFrontend {
-  private fuse: Fuse | undefined;
   private readonly started = new Date();
   private mtime = new Date();
   private atime = new Date();
   private readonly openStats = new Map<number, Buffer>();
   private nextFd = 10;
-  private watcher: NodeJS.Timeout | undefined;
+  private ended = false;
+  private endLoop!: () => void;
+  /** The mounted file system's `major:minor` (mountinfo), so a later mount at the same path is never taken for ours. */
+  private mountDevice: string | undefined;
+  /** The disk file's path as the kernel shows it (mount point with symlinks resolved). */
+  private diskFile: string;
+
+  /**
+   * Settles once the FUSE loop has ended: the kernel closed the connection because the mount is
+   * gone AND the last open file on it was released, or because the connection was aborted. Only
+   * then is the disk really free; until then a loop device may still be writing through it, even
+   * after `umount -l` has removed the mount from the mount table.
+   */
+  readonly closed: Promise<void>;
 
   constructor(
     private readonly device: BlockDevice,
     private readonly options: FuseFrontendOptions,
-  ) {}
+  ) {
+    this.diskFile = join(options.mountPoint, options.filename);
+    this.closed = new Promise<void>((resolve) => { this.endLoop = resolve; });
+  }
 
   async mount(): Promise<void> {
+    this.diskFile = join(await realpath(this.options.mountPoint).catch(() => this.options.mountPoint), this.options.filename);
     const extra = this.mountOptions();
     class S3BackerFuse extends Fuse {
       // fuse-native's option whitelist lacks big_writes/max_write; without big_writes buffered writes
@@ -73,39 +104,44 @@ export class FuseFrontend {
       defaultPermissions: true,
       allowOther: process.getuid?.() === 0,
       debug: false,
+      onLoopEnded: () => {
+        this.ended = true;
+        this.options.log.debug(`FUSE loop for ${this.options.mountPoint} ended`);
+        this.endLoop();
+      },
     });
     await new Promise<void>((resolve, reject) => fuse.mount((error) => (error
       ? reject(new S3BackerError('S3B_MOUNT_POINT', `cannot mount on ${this.options.mountPoint}: ${error.message}; check that it is an empty directory and that /dev/fuse is usable`, { cause: error }))
       : resolve())));
-    this.fuse = fuse;
+    this.mountDevice = (await mountEntries()).filter((entry) => entry.mountPoint === this.options.mountPoint).pop()?.device;
     this.options.log.info(`mounted on ${this.options.mountPoint}`);
   }
 
-  /** Calls `onGone` once when the mount disappears from the mount table (`umount`, `fusermount -u`). */
-  watchForUnmount(onGone: () => void, intervalMs = 500): void {
-    const mountPoint = this.options.mountPoint;
-    this.watcher = setInterval(() => {
-      mountedPaths().then((paths) => {
-        if (this.watcher && !paths.has(mountPoint)) {
-          this.stopWatching();
-          this.fuse = undefined;
-          onGone();
-        }
-      }, () => {});
-    }, intervalMs);
+  /**
+   * Ask for a NON-lazy unmount (`fusermount -u`). It fails with EBUSY while anything holds the disk
+   * file open, so the disk is never pulled from under a user; then this names the loop devices that
+   * hold it. fuse-native's own `unmount()` is lazy (`fusermount -uz`): it would detach the mount at
+   * once and leave a loop device writing into a disk that is about to shut down.
+   */
+  async requestUnmount(): Promise<UnmountRequest> {
+    if (this.ended || !(await this.attached())) return { outcome: 'detached' };
+    const { code, stderr } = await new Promise<{ code: number | string | undefined; stderr: string }>((resolve) => {
+      // LC_ALL=C: the busy test below reads strerror's English text.
+      execFile('fusermount', ['-u', '--', this.options.mountPoint], { env: { ...process.env, LC_ALL: 'C' } }, (error, _stdout, stderr) => {
+        resolve({ code: (error as NodeJS.ErrnoException | null)?.code, stderr: String(stderr || (error?.message ?? '')) });
+      });
+    });
+    if (code === undefined) return { outcome: 'unmounted' };
+    if (/Device or resource busy/.test(stderr)) return { outcome: 'busy', diskFile: this.diskFile, holders: await diskHolders(this.diskFile) };
+    // Unmounted meanwhile by someone else (fusermount: "entry ... not found"): nothing left to ask.
+    if (this.ended || !(await this.attached())) return { outcome: 'detached' };
+    return { outcome: 'failed', message: stderr.trim() || `fusermount exited with ${code}` };
   }
 
-  async unmount(): Promise<void> {
-    this.stopWatching();
-    const fuse = this.fuse;
-    this.fuse = undefined;
-    if (!fuse) return;
-    await new Promise<void>((resolve, reject) => fuse.unmount((error) => (error ? reject(error) : resolve())));
-  }
-
-  private stopWatching(): void {
-    if (this.watcher) clearInterval(this.watcher);
-    this.watcher = undefined;
+  /** Whether our mount is still attached at the mount point (not unmounted, lazily or otherwise). */
+  private async attached(): Promise<boolean> {
+    const entries = await mountEntries();
+    return entries.some((entry) => entry.mountPoint === this.options.mountPoint && (this.mountDevice === undefined || entry.device === this.mountDevice));
   }
 
   private mountOptions(): string[] {
