@@ -1,8 +1,16 @@
 import { mustRun, runCommand } from './run-command.js';
 
-/** Attach the disk file to a loop device (direct I/O: no double caching) and mount its ext4. */
+/**
+ * Attach a file to a free loop device with direct I/O (no double caching); returns its name
+ * (`/dev/loopN`), which is what a test detaches in `finally` (never "all loop devices").
+ */
+export async function attachLoop(file: string): Promise<string> {
+  return (await mustRun('losetup', ['--direct-io=on', '--find', '--show', file])).trim();
+}
+
+/** Attach the disk file to a loop device and mount its ext4. */
 export async function mountExt4(diskFile: string, at: string): Promise<() => Promise<void>> {
-  const device = (await mustRun('losetup', ['--direct-io=on', '--find', '--show', diskFile])).trim();
+  const device = await attachLoop(diskFile);
   try {
     await mustRun('mount', ['-t', 'ext4', device, at]);
   } catch (error) {
