@@ -427,7 +427,7 @@ export class BlockCache {
       this.timerAt = Infinity;
       this.pump();
     }, at - t);
-    this.timer.unref();
+    // Not unref'd: while a block is dirty the process must stay alive to store it.
   }
 
   private async upload(entry: Entry): Promise<void> {
