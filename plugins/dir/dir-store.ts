@@ -5,7 +5,8 @@ import { PreconditionFailedError, type ObjectStore, type StoredObject, type Obje
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
-import { TEMP_NAME_PATTERN, writeFileAtomic, removeFile } from './atomic-file.js';
+import { TEMP_NAME_PATTERN, DurableFiles } from './durable-files.js';
+import { nodeFsOps, type FsOps } from './fs-ops.js';
 import { SIDECAR_DIR, readSidecar, formatSidecar, emptySidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';
 
 export interface DirStoreOptions {
@@ -17,13 +18,17 @@ export interface DirStoreOptions {
    * The plugin uses the C tool's block type, so plain data blocks stay bare files as C writes them.
    */
   defaultContentType?: string;
+  /** The calls that change the disk (for tests that record or fail them); node's by default. */
+  fs?: FsOps;
 }
 
 /**
  * One file per object at `<dir>/<key>`, exactly the C tool's `--test` layout (c-s3backer.md
  * §6.3): raw bodies, written to `<path>.XXXXXX` and renamed into place, a missing file reads as
- * missing. What S3 would keep beside the body (metadata, Content-Encoding, Content-Type) goes to a
- * sidecar `<dir>/.s3backer-meta/<key>.json` only when there is any, so a C-written directory (no
+ * missing. Unlike the C tool's test_io.c, a put or delete returns only once it is on disk (file
+ * and directory fsync'd, see DurableFiles), as a store must before a block is acknowledged. What
+ * S3 would keep beside the body (metadata, Content-Encoding, Content-Type) goes to a sidecar
+ * `<dir>/.s3backer-meta/<key>.json` only when there is any, so a C-written directory (no
  * sidecars) reads fine and plain blocks written here stay readable by the C tool.
  */
 export class DirStore implements ObjectStore {
@@ -34,12 +39,14 @@ export class DirStore implements ObjectStore {
   private readonly defaultContentType: string | undefined;
   // An object is two files (body and metadata sidecar) that a reader must see from the same write.
   private readonly locks = new KeyedMutex<string>();
+  private readonly files: DurableFiles;
   private closed = false;
 
   constructor(options: DirStoreOptions) {
     this.root = resolve(options.directory);
     this.description = `file://${this.root}/`;
     this.defaultContentType = options.defaultContentType;
+    this.files = new DurableFiles(this.root, options.fs ?? nodeFsOps);
   }
 
   async open(): Promise<void> {
@@ -83,7 +90,9 @@ export class DirStore implements ObjectStore {
    * Crash order: the sidecar gains the new body's entry BEFORE the body is renamed into place
    * (keeping the old body's entry), and loses the old entries only after. A crash at any point
    * leaves the old body with its metadata or the new body with its metadata, because a body
-   * picks its sidecar entry by its own MD5.
+   * picks its sidecar entry by its own MD5. Each step is durable (fsync'd file, rename, fsync'd
+   * directory) before the next begins: otherwise the disk could keep a later step and lose an
+   * earlier one, such as the new body without its entry (a deflated block read as raw).
    */
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
     this.check();
@@ -99,22 +108,22 @@ export class DirStore implements ObjectStore {
       try {
         if (entry) {
           const during: Sidecar = { version: 1, entries: { ...previous?.sidecar.entries, [md5]: entry } };
-          await writeFileAtomic(sidecarPath, formatSidecar(during));
+          await this.files.write(sidecarPath, formatSidecar(during));
         }
         try {
-          await writeFileAtomic(path, body, { exclusive });
+          await this.files.write(path, body, { exclusive });
         } catch (error) {
           if (!(exclusive && (error as NodeJS.ErrnoException).code === 'EEXIST')) throw error;
           // Lost a creation race (another process): put the sidecar back as it was.
-          if (entry) await (previous ? writeFileAtomic(sidecarPath, previous.text) : removeFile(sidecarPath));
+          if (entry) await (previous ? this.files.write(sidecarPath, previous.text) : this.files.remove(sidecarPath));
           throw new PreconditionFailedError(key);
         }
         if (entry) {
           if (previous && Object.keys(previous.sidecar.entries).some((name) => name !== md5)) {
-            await writeFileAtomic(sidecarPath, formatSidecar({ ...emptySidecar(), entries: { [md5]: entry } }));
+            await this.files.write(sidecarPath, formatSidecar({ ...emptySidecar(), entries: { [md5]: entry } }));
           }
         } else if (previous) {
-          await removeFile(sidecarPath);
+          await this.files.remove(sidecarPath);
         }
       } catch (error) {
         if (error instanceof PreconditionFailedError || error instanceof S3BackerError) throw error;
@@ -130,9 +139,10 @@ export class DirStore implements ObjectStore {
     const sidecarPath = this.sidecarPathOf(key);
     await this.locks.run(key, async () => {
       try {
-        // Body first: a crash in between leaves an orphan sidecar, which describes no body.
-        await removeFile(path);
-        await removeFile(sidecarPath);
+        // Body first, durably: a crash in between leaves an orphan sidecar, which describes no
+        // body; the other order could keep the body and lose its entry.
+        await this.files.remove(path);
+        await this.files.remove(sidecarPath);
       } catch (error) {
         throw this.ioError('DELETE', key, error);
       }
