@@ -7,7 +7,7 @@ import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
 import { TEMP_NAME_PATTERN, DurableFiles } from './durable-files.js';
 import { nodeFsOps, type FsOps } from './fs-ops.js';
-import { SIDECAR_DIR, readSidecar, formatSidecar, emptySidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';
+import { SIDECAR_DIR, readSidecar, formatSidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';
 
 export interface DirStoreOptions {
   /** The directory (the `--test` "bucket"); must exist. Relative paths resolve against the current directory. */
@@ -87,12 +87,22 @@ export class DirStore implements ObjectStore {
   }
 
   /**
-   * Crash order: the sidecar gains the new body's entry BEFORE the body is renamed into place
-   * (keeping the old body's entry), and loses the old entries only after. A crash at any point
-   * leaves the old body with its metadata or the new body with its metadata, because a body
-   * picks its sidecar entry by its own MD5. Each step is durable (fsync'd file, rename, fsync'd
-   * directory) before the next begins: otherwise the disk could keep a later step and lose an
-   * earlier one, such as the new body without its entry (a deflated block read as raw).
+   * A body finds its metadata by its own MD5 in the sidecar, so the two files never need to change
+   * together; they change in three steps, each durable (fsync'd file, rename, fsync'd directory)
+   * before the next begins, and every state in between reads right:
+   *
+   *  1. The sidecar gets the new body's entry (or, for a put without metadata, loses a stale entry
+   *     under the new body's MD5, such as one a crashed delete left), keeping the old body's entry.
+   *     The old body still reads with its own metadata.
+   *  2. The body is renamed into place. It finds its own entry, or none; the old entry describes
+   *     another MD5 and is ignored.
+   *  3. The sidecar drops the other entries.
+   *
+   * Without the barrier after step 1, a crash could keep the new body and lose its entry (a
+   * deflated block read as raw, a block 0 without its size); without the one after step 2, it
+   * could keep the old body and lose its entry. When old and new bodies have the same MD5, step 1
+   * already gives those identical bytes the new metadata: that is the new object, merely visible
+   * before the put returns, as with S3.
    */
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
     this.check();
@@ -105,25 +115,25 @@ export class DirStore implements ObjectStore {
       const md5 = md5Hex(body);
       const entry = this.entryFor(options);
       const previous = await this.readSidecarOf('PUT', key, sidecarPath);
+      const before = previous?.sidecar.entries ?? {};
+      const during = { ...before };
+      if (entry) during[md5] = entry;
+      else delete during[md5];
+      // Step 1 runs even when the sidecar seems to hold the entry already: what we read may be a
+      // write whose fsync failed, not what is on disk.
+      const stepOne = entry !== undefined || md5 in before;
       try {
-        if (entry) {
-          const during: Sidecar = { version: 1, entries: { ...previous?.sidecar.entries, [md5]: entry } };
-          await this.files.write(sidecarPath, formatSidecar(during));
-        }
+        if (stepOne) await this.writeSidecar(sidecarPath, during);
         try {
           await this.files.write(path, body, { exclusive });
         } catch (error) {
           if (!(exclusive && (error as NodeJS.ErrnoException).code === 'EEXIST')) throw error;
           // Lost a creation race (another process): put the sidecar back as it was.
-          if (entry) await (previous ? this.files.write(sidecarPath, previous.text) : this.files.remove(sidecarPath));
+          if (stepOne) await (previous ? this.files.write(sidecarPath, previous.text) : this.files.remove(sidecarPath));
           throw new PreconditionFailedError(key);
         }
-        if (entry) {
-          if (previous && Object.keys(previous.sidecar.entries).some((name) => name !== md5)) {
-            await this.files.write(sidecarPath, formatSidecar({ ...emptySidecar(), entries: { [md5]: entry } }));
-          }
-        } else if (previous) {
-          await this.files.remove(sidecarPath);
+        if (Object.keys(during).some((name) => name !== md5)) {
+          await this.writeSidecar(sidecarPath, entry ? { [md5]: entry } : {});
         }
       } catch (error) {
         if (error instanceof PreconditionFailedError || error instanceof S3BackerError) throw error;
@@ -139,8 +149,9 @@ export class DirStore implements ObjectStore {
     const sidecarPath = this.sidecarPathOf(key);
     await this.locks.run(key, async () => {
       try {
-        // Body first, durably: a crash in between leaves an orphan sidecar, which describes no
-        // body; the other order could keep the body and lose its entry.
+        // Body first, durably: the other order could, after a crash, keep the body and lose its
+        // entry. This one at worst leaves an orphan sidecar, which describes no body (and step 1
+        // of a later put of a body with the same MD5 clears its entry first).
         await this.files.remove(path);
         await this.files.remove(sidecarPath);
       } catch (error) {
@@ -190,6 +201,12 @@ export class DirStore implements ObjectStore {
         yield key;
       }
     }
+  }
+
+  /** The sidecar holding `entries`; none at all when there are none. */
+  private async writeSidecar(path: string, entries: Record<string, SidecarEntry>): Promise<void> {
+    if (Object.keys(entries).length === 0) await this.files.remove(path);
+    else await this.files.write(path, formatSidecar({ version: 1, entries }));
   }
 
   private entryFor(options: PutOptions): SidecarEntry | undefined {

@@ -20,10 +20,6 @@ export interface Sidecar {
   entries: Record<string, SidecarEntry>;
 }
 
-export function emptySidecar(): Sidecar {
-  return { version: 1, entries: {} };
-}
-
 /** The sidecar's text and parsed form; undefined when there is none. Throws on unreadable JSON. */
 export async function readSidecar(path: string): Promise<{ text: string; sidecar: Sidecar } | undefined> {
   let text: string;

@@ -373,6 +373,24 @@ test('dir: a sidecar write that fails leaves the body untouched and no temp file
   await store.close();
 });
 
+test('dir: a stale sidecar entry for the new body\'s MD5 is gone before that body lands', async () => {
+  const { store, fs } = await recorded();
+  const body = Buffer.alloc(512, 7);
+  await store.put('0000002a', body, { metadata: { v: 'old' }, contentEncoding: 'deflate' });
+  // A delete that stops after the body's unlink leaves an orphan sidecar describing this MD5.
+  fs.failOnce('unlink .s3backer-meta/0000002a.json', 'EIO');
+  await assert.rejects(store.delete('0000002a'), (error: unknown) => isS3BackerError(error, 'S3B_BACKEND_IO'));
+  // The same bytes come back without metadata (raw, not deflated), and the put stops right after
+  // the body's rename, as a crash there would: the body must not pick up the orphan's encoding.
+  fs.failOnce('fsync-dir .', 'EIO');
+  await assert.rejects(store.put('0000002a', body), (error: unknown) => isS3BackerError(error, 'S3B_BACKEND_IO'));
+  const got = await store.get('0000002a');
+  assert.ok(got?.body.equals(body));
+  assert.equal(got?.contentEncoding, undefined);
+  assert.deepEqual(got?.metadata, {});
+  await store.close();
+});
+
 test('dir: directory fsyncs are shared: each caller waits for one that began after it, one in flight per directory', async () => {
   const started: { directory: string; finish: (error?: Error) => void }[] = [];
   const fs: FsOps = {
