@@ -549,7 +549,14 @@ export class BlockCache {
   private async drop(entry: Entry, reason: string): Promise<void> {
     const { block } = entry;
     this.forget(entry);
-    await this.storageLock.run(block, () => this.storage.remove(block));
+    // Evictions run in the background (nobody awaits them): a storage failure is logged, never
+    // an unhandled rejection. The entry is gone from the cache either way; a cache file that
+    // could not clear its entry still holds a clean copy, which the next mount verifies.
+    try {
+      await this.storageLock.run(block, () => this.storage.remove(block));
+    } catch (error) {
+      this.log.warn(`block ${formatBlockNumber(block)}: could not free its space in ${this.storage.description}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     await this.source.evicted(block, reason).catch(() => {});
   }
 

@@ -5,6 +5,9 @@ import { BlockCache, type BlockCacheSettings } from './block-cache.js';
 import type { CacheStorage } from './cache-storage.js';
 import { MemoryStorage } from './memory-storage.js';
 import { blockCacheStats } from './block-cache-stats.js';
+import { FileCacheStorage, readCacheFileToken } from './cache-file.js';
+import { CacheFileLock } from './cache-file-lock.js';
+import type { Logger } from '../../src/engine/logger.js';
 
 export const BLOCK_CACHE_PLUGIN_NAME = 'block-cache';
 
@@ -27,15 +30,17 @@ export interface BlockCachePluginOptions {
   readAhead?: number;
   /** Consecutive reads that start read-ahead (`--readAheadTrigger`). Default 2. */
   readAheadTrigger?: number;
-  /** Where block bytes live; default memory. The cache-file storage makes the cache survive restarts and crashes. */
-  storage?: () => CacheStorage;
+  /** Keep the cache in this file (`--blockCacheFile`): it survives restarts, and dirty blocks survive kill -9. */
+  file?: string;
+  /** Where block bytes live, for a third-party storage; default memory (or `file`). */
+  storage?: (log: Logger) => CacheStorage;
   /** With a persistent storage: use reloaded clean blocks without checking their ETag (`--blockCacheNoVerify`). */
   noVerify?: boolean;
   /** Upload dirty blocks a persistent storage kept even when its mount token is not the volume's (`--blockCacheRecoverDirtyBlocks`). */
   recoverDirtyBlocks?: boolean;
   /** Pause before a failed upload is tried again, ms. Default 1000. */
   retryPause?: number;
-  /** A persistent storage's mount token, read before the storage opens, to recognise our own crashed mount. */
+  /** A persistent third-party storage's mount token, read before it opens, to recognise our own crashed mount (`file` has its own). */
   recordedMountToken?: () => Promise<number | undefined>;
 }
 
@@ -68,7 +73,14 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
   if (settings.sync && settings.writeDelay !== 0) {
     throw new S3BackerError('S3B_CONFIG_INVALID', 'block cache option sync needs writeDelay 0 (--blockCacheSync needs --blockCacheWriteDelay=0); fix the configuration');
   }
-  const createStorage = options.storage ?? (() => new MemoryStorage());
+  if (options.file !== undefined && options.storage !== undefined) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', 'block cache options file and storage cannot both be given; choose one place for the cached blocks');
+  }
+  const file = options.file;
+  const createStorage = options.storage ?? (file !== undefined ? (log: Logger) => new FileCacheStorage(file, { log }) : () => new MemoryStorage());
+  // A cache file's token names our own crashed mount only when no live process holds the file.
+  const recordedMountToken = options.recordedMountToken
+    ?? (file !== undefined ? async () => ((await CacheFileLock.holder(file)) === undefined ? readCacheFileToken(file) : undefined) : undefined);
 
   return {
     name: BLOCK_CACHE_PLUGIN_NAME,
@@ -77,11 +89,12 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
       const log = engine.logger(BLOCK_CACHE_PLUGIN_NAME);
       let cache: BlockCache | undefined;
       let storage: CacheStorage | undefined;
+      let lock: CacheFileLock | undefined;
       /** The mounted flag's token that we took over as our own crashed mount's. */
       let reclaimedToken: number | undefined;
 
-      if (options.recordedMountToken) {
-        const recorded = options.recordedMountToken;
+      if (recordedMountToken) {
+        const recorded = recordedMountToken;
         engine.hooks.reclaimMount.tapPromise(tap, async ({ token }) => {
           if (engine.config.readOnly || (await recorded()) !== token) return undefined;
           reclaimedToken = token;
@@ -92,15 +105,20 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
       engine.hooks.mount.tapPromise(tap, async ({ geometry, store, mountToken }) => {
         if (settings.numProtected > settings.size) log.warn(`--blockCacheNumProtected=${settings.numProtected} is larger than the cache (${settings.size} blocks)`);
         const capacity = Math.min(settings.size, geometry.numBlocks);
-        storage = createStorage();
+        if (file !== undefined) lock = await CacheFileLock.acquire(file);
+        storage = createStorage(log);
         const contents = await storage.open({
           id: `${store.description} ${geometry.prefix}`, blockSize: geometry.blockSize, numBlocks: geometry.numBlocks, capacity, mountToken,
+        }).catch(async (error: unknown) => {
+          await lock?.release();
+          throw error;
         });
         const dirty = contents.blocks.filter((cached) => cached.dirty);
         if (dirty.length > 0) {
           const ours = contents.mountToken !== undefined && contents.mountToken === reclaimedToken;
           if (engine.config.readOnly || !(ours || options.recoverDirtyBlocks)) {
             await storage.close(false);
+            await lock?.release();
             throw new S3BackerError('S3B_CACHE_FILE',
               `${storage.description} holds ${dirty.length} blocks that an earlier mount wrote but never stored, and it is not recognised as this volume's crashed mount (its mount token does not match the volume's mounted flag)` +
               (engine.config.readOnly ? '; mount read-write to upload them, or move the file away to discard them' : '; add --blockCacheRecoverDirtyBlocks to upload them, or move the file away to discard them'));
@@ -129,9 +147,14 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
       });
       engine.hooks.shutdown.tapPromise(tap, async () => {
         if (!cache || !storage) return;
-        const blocks = cache.dirtyBlocks();
+        // After stop(): uploads in flight settle first, and their outcome decides what is dirty.
         await cache.stop();
-        await storage.close(blocks.length === 0);
+        const blocks = cache.dirtyBlocks();
+        try {
+          await storage.close(blocks.length === 0);
+        } finally {
+          await lock?.release();
+        }
         if (blocks.length === 0) return;
         const where = storage.persistent
           ? `they are kept in ${storage.description} and the next mount of this volume with that cache file uploads them`
@@ -146,4 +169,5 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
 
 export { BlockCache, type BlockCacheSettings, type BlockSource } from './block-cache.js';
 export { MemoryStorage } from './memory-storage.js';
+export { FileCacheStorage, readCacheFileToken } from './cache-file.js';
 export type { CacheStorage, CacheVolume, CacheContents, CachedBlock } from './cache-storage.js';

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { ResolvedConfig } from './resolved-config.js';
 import type { S3BackerPlugin } from '../engine/plugin.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
@@ -20,6 +21,7 @@ export function applyOptions(config: ResolvedConfig): S3BackerPlugin[] {
       timeout: config.blockCacheTimeout, maxDirty: config.blockCacheMaxDirty, numProtected: config.blockCacheNumProtected,
       readAhead: config.readAhead, readAheadTrigger: config.readAheadTrigger,
       noVerify: config.blockCacheNoVerify, recoverDirtyBlocks: config.blockCacheRecoverDirtyBlocks,
+      ...(config.blockCacheFile === undefined ? {} : { file: resolve(config.blockCacheFile) }),
     })] : []),
     memoryPlugin(),
     dirPlugin(),
