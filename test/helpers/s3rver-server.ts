@@ -17,6 +17,10 @@ export interface S3rverServer {
   directory: string;
   /** Create a bucket (an S3 `PUT /<name>`). */
   createBucket(name: string): Promise<void>;
+  /** Freeze the server process (SIGSTOP): connections are accepted but never answered, a hung server. */
+  pause(): void;
+  /** Let a paused server go on (SIGCONT). */
+  resume(): void;
   /** Stop the server process (by PID) and remove its data directory. */
   stop(): Promise<void>;
 }
@@ -74,8 +78,11 @@ export async function startS3rver(options: { buckets?: string[] } = {}): Promise
     accessKey: 'S3RVER',
     directory,
     createBucket: (name) => createBucket(port, name),
+    pause: () => { child.kill('SIGSTOP'); },
+    resume: () => { child.kill('SIGCONT'); },
     stop: () => (stopped ??= (async () => {
       setReferenced(child, true);
+      child.kill('SIGCONT');
       await kill(child, exited);
       await rm(directory, { recursive: true, force: true });
     })()),

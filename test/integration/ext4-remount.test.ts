@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, readFile, readdir, rm } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -10,32 +9,7 @@ import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun } from '../helpers/run-command.js';
 import { mountExt4 } from '../helpers/loop-device.js';
-
-/** A tree of files with random content and sizes from 0 bytes to 3 MiB, some nested. */
-async function writeTree(root: string): Promise<Map<string, string>> {
-  const sums = new Map<string, string>();
-  const sizes = [0, 1, 511, 4096, 4097, 65_536, 100_000, 1 << 20, 3 * (1 << 20) + 7];
-  for (let i = 0; i < 24; i++) {
-    const dir = join(root, `dir${i % 4}`, i % 3 === 0 ? 'deeper' : '');
-    await mkdir(dir, { recursive: true });
-    const data = randomBytes(sizes[i % sizes.length]!);
-    const path = join(dir, `file${i}.bin`);
-    await writeFile(path, data);
-    sums.set(path.slice(root.length), createHash('sha256').update(data).digest('hex'));
-  }
-  return sums;
-}
-
-async function hashTree(root: string, relative = ''): Promise<Map<string, string>> {
-  const sums = new Map<string, string>();
-  for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
-    const path = join(relative, entry.name);
-    if (entry.name === 'lost+found') continue;
-    if (entry.isDirectory()) for (const [k, v] of await hashTree(root, path)) sums.set(k, v);
-    else sums.set('/' + path, createHash('sha256').update(await readFile(join(root, path))).digest('hex'));
-  }
-  return sums;
-}
+import { writeTree, hashTree } from '../helpers/file-tree.js';
 
 test('ext4 on a bucket survives unmount and a new process: every byte, C-named objects, block-0 metadata', async (t) => {
   if (skipUnlessFuse(t, { loop: true })) return;
