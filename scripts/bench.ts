@@ -1,140 +1,350 @@
-// `npm run bench`: sequential write and read of 256 MiB through a real mount, on the memory store
-// (engine + FUSE overhead) and on s3rver (the real path), each printed next to ceilings measured in
-// the same run: bare FUSE over an in-memory file (frontend ceiling) and raw keep-alive HTTP PUT/GET
-// of the same object size to the same s3rver (backend ceiling). Ratios survive a noisy machine.
-import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+// `npm run bench`: sequential workloads through real mounts of bin/s3backer, each printed next to a
+// ceiling measured in the same run, at every block size asked for (default 64 KiB and 1 MiB):
+//   memory store  dd 128 KiB requests (--directIO) write + read   vs bare fuse-native in memory
+//   s3rver        dd bs=1M buffered write + conv=fdatasync        vs raw HTTP PUT, 32 in flight
+//   s3rver        dd bs=1M buffered COLD read (new process)       vs raw HTTP GET, 32 in flight
+//   s3rver        ext4 (loop, direct I/O): cp + sync -f           vs raw HTTP PUT
+//   s3rver        ext4 COLD read (everything remounted)           vs raw HTTP GET
+// with S3 request counts (actual / what one sequential pass needs), s3backer CPU and peak RSS.
+// Options: `npm run bench -- --help`; docs/benchmarks.md has the figures and what they mean.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent, request } from 'node:http';
-import { Fuse } from '../src/frontends/fuse/fuse-binding.js';
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { startS3rver, type S3rverServer } from '../test/helpers/s3rver-server.js';
-import { S3backerProcess } from '../test/helpers/s3backer-process.js';
 import { fuseUnavailableReason } from '../test/helpers/fuse-support.js';
-import { mustRun } from '../test/helpers/run-command.js';
+import { parseBenchOptions, formatSize, MiB, type BenchOptions } from './bench/bench-options.js';
+import { cleanup } from './bench/cleanup-stack.js';
+import { childPids } from './bench/proc-stats.js';
+import { rawHttpCeiling, IN_FLIGHT, type CeilingRun } from './bench/raw-http-ceiling.js';
+import { bareFuseCeiling, FUSE_REQUEST, type BareFuseRun } from './bench/bare-fuse-ceiling.js';
+import { S3backerMount } from './bench/s3backer-mount.js';
+import { measuredPhase, type PhaseFigures } from './bench/measured-phase.js';
+import { timedDd } from './bench/timed-dd.js';
+import { makeExt4, mountExt4OnLoop } from './bench/ext4-on-loop.js';
+import { mustRunTracked } from './bench/run-tracked.js';
+import { summariseCpuProfile, formatProfileSummary, type ProfileSummary } from './bench/cpu-profile-summary.js';
+import { formatTable, writeJson, type BenchRow } from './bench/bench-report.js';
 
-const MiB = 1 << 20;
-const TOTAL = Number(process.env.BENCH_MIB ?? 256) * MiB;
-const BLOCK = 128 * 1024;
-const rows: Array<{ workload: string; mbps: number; ceiling?: string; ceilingMbps?: number; note?: string }> = [];
+const S3_TARGET = 0.9;
+const MEMORY_TARGET = 0.8;
+const RSS_HEADROOM_MIB = 150;
+/** dd request size for the buffered s3 workloads: the kernel splits it into 128 KiB FUSE requests and overlaps them. */
+const DD_BS = MiB;
 
-/** dd through the page-cache-bypassing mount; returns MB/s (10^6 bytes per second, as dd prints). */
-async function dd(args: string[]): Promise<number> {
-  const started = process.hrtime.bigint();
-  await mustRun('dd', [...args, `bs=${BLOCK}`, `count=${TOTAL / BLOCK}`, 'status=none'], { timeoutMs: 900_000 });
-  return TOTAL / (Number(process.hrtime.bigint() - started) / 1e9) / 1e6;
+const started = Date.now();
+
+type ProcessFigures = { pid: number; lifetimeCpuSeconds: number; rssAtMountMiB: number; peakRssMiB: number };
+const describeProcess = (p: ProcessFigures) => `RSS at mount ${p.rssAtMountMiB.toFixed(0)} MiB, peak ${p.peakRssMiB.toFixed(0)} MiB; CPU since start ${p.lifetimeCpuSeconds.toFixed(1)} s`;
+/** Progress: one line per step, `[elapsed] what: result`. */
+async function step<T>(what: string, work: () => Promise<T>, result: (value: T) => string): Promise<T> {
+  cleanup.check();
+  process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${what} ... `);
+  const value = await work();
+  process.stdout.write(`${result(value)}\n`);
+  return value;
 }
 
-/** Through bin/s3backer; `directIO` bypasses the page cache (one request in flight per dd), buffered lets the kernel overlap requests. */
-async function throughMount(label: string, args: string[], source: string, work: string, directIO = true) {
-  const mnt = join(work, `mnt-${label}`);
-  await mkdir(mnt);
-  const proc = await S3backerProcess.start(mnt, [...(directIO ? ['--directIO'] : []), `--size=${TOTAL}`, `--blockSize=${BLOCK}`, ...args]);
-  try {
-    const write = await dd([`if=${source}`, `of=${join(mnt, 'file')}`, 'conv=notrunc,fsync']);
-    const read = await dd([`if=${join(mnt, 'file')}`, 'of=/dev/null']);
-    const stats = await readFile(join(mnt, 'stats'), 'utf8');
-    const count = (name: string) => /^(\S+)\s+(\d+)/m.test(stats) ? Number(new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(stats)?.[1] ?? NaN) : NaN;
-    return { write, read, puts: count('http_puts'), gets: count('http_gets') };
-  } finally {
-    await proc.unmount();
-    await proc.kill();
-  }
+interface Context {
+  options: BenchOptions;
+  server: S3rverServer;
+  s3rverPid: number;
+  work: string;
+  /** Random bytes on tmpfs (zeros would be elided; tmpfs is never the bottleneck). */
+  source: string;
+  bare: { write: BareFuseRun; read: BareFuseRun } | undefined;
+  rows: BenchRow[];
+  mountCount: number;
 }
 
-/** A bare fuse-native file in memory, served from this process: the frontend's ceiling. */
-async function bareFuse(source: string, work: string) {
-  const mnt = join(work, 'mnt-bare');
-  await mkdir(mnt);
-  const data = Buffer.alloc(TOTAL);
-  const now = new Date();
-  const stat = (mode: number, size: number) => ({ mode, size, uid: 0, gid: 0, nlink: 1, atime: now, mtime: now, ctime: now });
-  const fuse = new (class extends Fuse {
-    protected override _fuseOptions(): string { return `${super._fuseOptions() || '-o'}${super._fuseOptions() ? ',' : ''}big_writes,max_write=131072,direct_io`; }
-  })(mnt, {
-    getattr: (p, cb) => (p === '/' ? cb(0, stat(0o40755, 4096)) : p === '/file' ? cb(0, stat(0o100600, TOTAL)) : cb(-2)),
-    readdir: (_p, cb) => cb(0, ['file']),
-    open: (_p, _f, cb) => cb(0, 1),
-    release: (_p, _fd, cb) => cb(0),
-    read: (_p, _fd, buf, len, pos, cb) => cb(data.copy(buf, 0, pos, Math.min(TOTAL, pos + len))),
-    write: (_p, _fd, buf, len, pos, cb) => cb(buf.copy(data, pos, 0, len)),
-    fsync: (_p, _d, _fd, cb) => cb(0),
-    flush: (_p, _fd, cb) => cb(0),
-  }, { timeout: false });
-  await new Promise<void>((resolve, reject) => fuse.mount((e) => (e ? reject(e) : resolve())));
-  try {
-    return { write: await dd([`if=${source}`, `of=${join(mnt, 'file')}`, 'conv=notrunc,fsync']), read: await dd([`if=${join(mnt, 'file')}`, 'of=/dev/null']) };
-  } finally {
-    await new Promise<void>((resolve) => fuse.unmount(() => resolve()));
-  }
+const mbps = (figures: { mbps: number; seconds: number; cpu?: Record<string, { cores: number }> }) =>
+  `${figures.mbps.toFixed(1)} MB/s (${figures.seconds.toFixed(1)} s)${figures.cpu?.outside ? `, outside load ${figures.cpu.outside.cores.toFixed(2)} cores` : ''}`;
+
+async function newMountPoint(ctx: Context, label: string): Promise<string> {
+  const path = join(ctx.work, `mnt-${++ctx.mountCount}-${label}`);
+  await mkdir(path);
+  return path;
 }
 
-/** Raw keep-alive HTTP PUT then GET of BLOCK-sized objects, 32 in flight, to the same s3rver. */
-async function rawHttp(server: S3rverServer) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-  const body = randomBytes(BLOCK);
-  const count = TOTAL / BLOCK;
-  const url = new URL(server.endpoint);
-  const one = (method: 'PUT' | 'GET', i: number) => new Promise<void>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method, path: `/raw/obj${i}`, agent,
-      // Unsigned: s3rver accepts anonymous requests, and the ceiling should carry no client signing cost.
-      headers: method === 'PUT' ? { 'content-length': body.length } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode! < 300 ? resolve() : reject(new Error(`${method} ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(method === 'PUT' ? body : undefined);
-  });
-  const run = async (method: 'PUT' | 'GET') => {
-    let next = 0;
-    const started = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: 32 }, async () => { while (next < count) await one(method, next++); }));
-    return TOTAL / (Number(process.hrtime.bigint() - started) / 1e9) / 1e6;
+/** node flags for an s3backer process: --cpu-prof into the profile directory when asked. */
+function nodeFlags(ctx: Context, label: string): string[] {
+  const dir = ctx.options.cpuProfDir;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${label}.cpuprofile`] : [];
+}
+
+/** With --cpu-prof: the s3backer profile `label` (written at its exit) cut to one measured step. */
+async function profileOf(ctx: Context, label: string, phase: PhaseFigures, what: string): Promise<ProfileSummary | undefined> {
+  const dir = ctx.options.cpuProfDir;
+  if (!dir) return undefined;
+  const summary = await summariseCpuProfile(join(dir, `${label}.cpuprofile`), phase.window);
+  console.log(formatProfileSummary(`${label} during ${what}`, summary));
+  return summary;
+}
+
+/** The end of a mount: its lifetime CPU and peak RSS sampled just before `umount`, then a clean exit (status 0) awaited. */
+async function finish(mount: S3backerMount): Promise<ProcessFigures> {
+  const figures = { pid: mount.pid, lifetimeCpuSeconds: mount.cpuSeconds(), rssAtMountMiB: mount.rssAtMountMiB, peakRssMiB: mount.peakRssMiB() };
+  await mount.unmount();
+  await mount.release();
+  return figures;
+}
+
+function rssLimit(ctx: Context, blockSize: number, diskSize: number): number {
+  // The cache holds at most --blockCacheSize blocks, capped to the volume's block count.
+  const blocks = Math.min(ctx.options.cache.blockCacheSize, diskSize / blockSize);
+  return (blocks * blockSize) / MiB + RSS_HEADROOM_MIB;
+}
+
+function s3Row(blockSize: number, workload: string, phase: PhaseFigures, ceiling: { name: string; run: CeilingRun },
+  expected: { puts: number; gets: number; note?: string }, proc: ProcessFigures, limitMiB: number, notes: string[]): BenchRow {
+  const ratio = phase.mbps / ceiling.run.mbps;
+  return {
+    blockSize, store: 's3rver', workload, mbps: phase.mbps, seconds: phase.seconds,
+    ceiling: { name: ceiling.name, mbps: ceiling.run.mbps }, ratio, target: S3_TARGET, meetsTarget: ratio >= S3_TARGET,
+    requests: {
+      puts: phase.deltas.http_puts ?? NaN, gets: phase.deltas.http_gets ?? NaN, deletes: phase.deltas.http_deletes ?? NaN,
+      expectedPuts: expected.puts, expectedGets: expected.gets, ...(expected.note ? { expectedNote: expected.note } : {}),
+    },
+    cpu: phase.cpu,
+    process: { ...proc, rssLimitMiB: limitMiB, meetsRss: proc.peakRssMiB <= limitMiB },
+    counterDeltas: phase.deltas,
+    notes,
   };
-  await server.createBucket('raw');
-  const result = { put: await run('PUT'), get: await run('GET') };
-  agent.destroy();
-  return result;
+}
+
+/** Engine + FUSE alone: the memory store, 128 KiB direct-I/O requests (one FUSE round trip each), against bare fuse-native. */
+async function memoryStore(ctx: Context, blockSize: number): Promise<void> {
+  const { total } = ctx.options;
+  const label = `memory-${blockSize}`;
+  const mnt = await newMountPoint(ctx, label);
+  const mount = await step(`${formatSize(blockSize)}: mount memory store (--directIO)`,
+    () => S3backerMount.start(mnt, ['--store=memory', '--directIO', `--size=${total}`, `--blockSize=${blockSize}`, ...ctx.options.cacheArgs, 'bench'], nodeFlags(ctx, label)),
+    (m) => `PID ${m.pid}`);
+  try {
+    const write = await step(`${formatSize(blockSize)}: memory store dd write ${total / MiB} MiB bs=128k +fsync`,
+      () => measuredPhase(mount, undefined, () => timedDd([`if=${ctx.source}`, `of=${mount.diskFile}`, 'conv=notrunc,fsync'], FUSE_REQUEST, total)), mbps);
+    const read = await step(`${formatSize(blockSize)}: memory store dd read ${total / MiB} MiB bs=128k`,
+      () => measuredPhase(mount, undefined, () => timedDd([`if=${mount.diskFile}`, 'of=/dev/null'], FUSE_REQUEST, total)), mbps);
+    const proc = await step(`${formatSize(blockSize)}: unmount memory store`, () => finish(mount), describeProcess);
+    const profiles = { write: await profileOf(ctx, label, write, 'dd write'), read: await profileOf(ctx, label, read, 'dd read') };
+    const row = (workload: string, phase: PhaseFigures, ceiling: BareFuseRun, name: string, profile: ProfileSummary | undefined): BenchRow => ({
+      blockSize, store: 'memory', workload, mbps: phase.mbps, seconds: phase.seconds,
+      ceiling: { name, mbps: ceiling.mbps }, ratio: phase.mbps / ceiling.mbps, target: MEMORY_TARGET, meetsTarget: phase.mbps / ceiling.mbps >= MEMORY_TARGET,
+      cpu: phase.cpu, process: proc, counterDeltas: phase.deltas, ...(profile ? { profile } : {}),
+      notes: ['RSS includes the memory store\'s own copy of the disk: no RSS target'],
+    });
+    ctx.rows.push(
+      row('memory: dd write 128k --directIO +fsync', write, ctx.bare!.write, 'bare FUSE write 128k', profiles.write),
+      row('memory: dd read 128k --directIO', read, ctx.bare!.read, 'bare FUSE read 128k', profiles.read),
+    );
+  } finally {
+    await mount.release();
+  }
+}
+
+/** The s3 store's mount arguments for one volume. */
+function s3Args(ctx: Context, bucket: string, size: number, blockSize: number): string[] {
+  const { server } = ctx;
+  return [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`,
+    `--size=${size}`, `--blockSize=${blockSize}`, ...ctx.options.cacheArgs, `${bucket}/disk`];
+}
+
+/** dd on the disk file: buffered write + fdatasync, then a cold read from a new process on a new mount. */
+async function ddOnS3(ctx: Context, blockSize: number, raw: { put: CeilingRun; get: CeilingRun }): Promise<void> {
+  const { total } = ctx.options;
+  const bs = formatSize(blockSize);
+  const bucket = `dd-${blockSize}`;
+  await ctx.server.createBucket(bucket);
+  const n = total / blockSize;
+  const limit = rssLimit(ctx, blockSize, total);
+  {
+    const label = `dd-write-${blockSize}`;
+    const mnt = await newMountPoint(ctx, label);
+    const mount = await step(`${bs}: mount s3rver volume`, () => S3backerMount.start(mnt, s3Args(ctx, bucket, total, blockSize), nodeFlags(ctx, label)), (m) => `PID ${m.pid}`);
+    try {
+      const phase = await step(`${bs}: s3rver dd write ${total / MiB} MiB bs=1M buffered +fdatasync`,
+        () => measuredPhase(mount, ctx.s3rverPid, () => timedDd([`if=${ctx.source}`, `of=${mount.diskFile}`, 'conv=notrunc,fdatasync'], DD_BS, total)),
+        (p) => `${mbps(p)}, ${p.deltas.http_puts} PUTs, ${p.deltas.http_gets} GETs`);
+      const proc = await step(`${bs}: unmount`, () => finish(mount), describeProcess);
+      const profile = await profileOf(ctx, label, phase, 'dd write');
+      const notes = phase.after.block_cache_dirty_ratio ? [`block_cache_dirty_ratio ${phase.after.block_cache_dirty_ratio} after fdatasync`] : [];
+      ctx.rows.push({ ...s3Row(blockSize, 's3rver: dd write bs=1M buffered +fdatasync', phase, { name: `raw PUT ${bs} x${IN_FLIGHT}`, run: raw.put }, { puts: n, gets: 0 }, proc, limit, notes), ...(profile ? { profile } : {}) });
+    } finally {
+      await mount.release();
+    }
+  }
+  {
+    const label = `dd-read-${blockSize}`;
+    const mnt = await newMountPoint(ctx, label);
+    const mount = await step(`${bs}: mount s3rver volume again (new process: empty block cache; new mount: no page cache)`,
+      () => S3backerMount.start(mnt, s3Args(ctx, bucket, total, blockSize), nodeFlags(ctx, label)), (m) => `PID ${m.pid}`);
+    try {
+      const phase = await step(`${bs}: s3rver dd COLD read ${total / MiB} MiB bs=1M buffered`,
+        () => measuredPhase(mount, ctx.s3rverPid, () => timedDd([`if=${mount.diskFile}`, 'of=/dev/null'], DD_BS, total)),
+        (p) => `${mbps(p)}, ${p.deltas.http_gets} GETs, ${p.deltas.http_puts} PUTs`);
+      const proc = await step(`${bs}: unmount`, () => finish(mount), describeProcess);
+      const profile = await profileOf(ctx, label, phase, 'dd cold read');
+      ctx.rows.push({ ...s3Row(blockSize, 's3rver: dd cold read bs=1M buffered', phase, { name: `raw GET ${bs} x${IN_FLIGHT}`, run: raw.get }, { puts: 0, gets: n }, proc, limit, []), ...(profile ? { profile } : {}) });
+    } finally {
+      await mount.release();
+    }
+  }
+}
+
+/** ext4 on a loop device (direct I/O) over the disk file: cp + sync -f in, then a cold read with everything remounted. */
+async function ext4OnS3(ctx: Context, blockSize: number, raw: { put: CeilingRun; get: CeilingRun }): Promise<void> {
+  const { total } = ctx.options;
+  const bs = formatSize(blockSize);
+  const bucket = `ext4-${blockSize}`;
+  await ctx.server.createBucket(bucket);
+  // Room for the file plus ext4's journal and tables.
+  const size = Math.ceil((total * 1.25 + 32 * MiB) / blockSize) * blockSize;
+  const n = total / blockSize;
+  const limit = rssLimit(ctx, blockSize, size);
+  const note = 'file data only; ext4 metadata, journal and unaligned edges add a few';
+  {
+    const label = `ext4-write-${blockSize}`;
+    const mnt = await newMountPoint(ctx, label);
+    const fsDir = await newMountPoint(ctx, `${label}-ext4`);
+    const mount = await step(`${bs}: mount s3rver volume (${size / MiB} MiB)`, () => S3backerMount.start(mnt, s3Args(ctx, bucket, size, blockSize), nodeFlags(ctx, label)), (m) => `PID ${m.pid}`);
+    try {
+      await step(`${bs}: mkfs.ext4 -E nodiscard on the disk file`, () => makeExt4(mount.diskFile), () => 'done');
+      const ext4 = await step(`${bs}: losetup --direct-io=on + mount ext4`, () => mountExt4OnLoop(mount.diskFile, fsDir), (e) => `${e.device}, loop direct I/O ${e.directIO ? 'on' : 'OFF (fell back to buffered)'}`);
+      let phase: PhaseFigures;
+      try {
+        phase = await step(`${bs}: ext4 cp ${total / MiB} MiB file + sync -f`, () => measuredPhase(mount, ctx.s3rverPid, async () => {
+          const cp = await mustRunTracked('cp', [ctx.source, join(fsDir, 'file')]);
+          const sync = await mustRunTracked('sync', ['-f', join(fsDir, 'file')]);
+          const seconds = cp.seconds + sync.seconds;
+          return { mbps: total / seconds / 1e6, seconds };
+        }), (p) => `${mbps(p)}, ${p.deltas.http_puts} PUTs, ${p.deltas.http_gets} GETs`);
+      } finally {
+        await ext4.release();
+      }
+      const proc = await step(`${bs}: unmount`, () => finish(mount), describeProcess);
+      const profile = await profileOf(ctx, label, phase, 'ext4 cp + sync');
+      const notes = [`loop device direct I/O ${ext4.directIO ? 'on' : 'off'}`,
+        ...(phase.after.block_cache_dirty_ratio ? [`block_cache_dirty_ratio ${phase.after.block_cache_dirty_ratio} after sync -f`] : [])];
+      ctx.rows.push({ ...s3Row(blockSize, 's3rver: ext4 cp + sync -f', phase, { name: `raw PUT ${bs} x${IN_FLIGHT}`, run: raw.put }, { puts: n, gets: 0, note }, proc, limit, notes), ...(profile ? { profile } : {}) });
+    } finally {
+      await mount.release();
+    }
+  }
+  {
+    const label = `ext4-read-${blockSize}`;
+    const mnt = await newMountPoint(ctx, label);
+    const fsDir = await newMountPoint(ctx, `${label}-ext4`);
+    const mount = await step(`${bs}: mount s3rver volume again (new process)`, () => S3backerMount.start(mnt, s3Args(ctx, bucket, size, blockSize), nodeFlags(ctx, label)), (m) => `PID ${m.pid}`);
+    try {
+      const ext4 = await step(`${bs}: losetup --direct-io=on + mount ext4 (noatime)`, () => mountExt4OnLoop(mount.diskFile, fsDir), (e) => `${e.device}, loop direct I/O ${e.directIO ? 'on' : 'OFF'}`);
+      let phase: PhaseFigures;
+      try {
+        phase = await step(`${bs}: ext4 COLD read ${total / MiB} MiB bs=1M`,
+          () => measuredPhase(mount, ctx.s3rverPid, () => timedDd([`if=${join(fsDir, 'file')}`, 'of=/dev/null'], DD_BS, total)),
+          (p) => `${mbps(p)}, ${p.deltas.http_gets} GETs, ${p.deltas.http_puts} PUTs`);
+      } finally {
+        await ext4.release();
+      }
+      const proc = await step(`${bs}: unmount`, () => finish(mount), describeProcess);
+      const profile = await profileOf(ctx, label, phase, 'ext4 cold read');
+      ctx.rows.push({ ...s3Row(blockSize, 's3rver: ext4 cold read bs=1M', phase, { name: `raw GET ${bs} x${IN_FLIGHT}`, run: raw.get }, { puts: 0, gets: n, note }, proc, limit, [`loop device direct I/O ${ext4.directIO ? 'on' : 'off'}`]), ...(profile ? { profile } : {}) });
+    } finally {
+      await mount.release();
+    }
+  }
 }
 
 async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2), process.env);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const blocked = fuseUnavailableReason();
+  const blocked = fuseUnavailableReason({ loop: options.workloads.includes('ext4') });
   if (blocked) throw new Error(`${blocked}; the benchmark measures real mounts (try: sudo npm run bench)`);
+  cleanup.installSignalHandlers();
+  if (options.cpuProfDir) await mkdir(options.cpuProfDir, { recursive: true });
+
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, kernel: release(), loadavgAtStart: loadavg() };
+  // What was measured: dist/ is compiled from the working tree, which may hold uncommitted work.
+  const git = (args: string[]) => { try { return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return undefined; } };
+  const code = { commit: git(['rev-parse', 'HEAD']), uncommittedFiles: git(['status', '--porcelain', '--untracked-files=no'])?.split('\n').filter(Boolean).length };
+  const { total } = options;
+  console.log(`s3backer bench: ${total / MiB} MiB per workload, block sizes ${options.blockSizes.map(formatSize).join(', ')}, workloads ${options.workloads.join(', ')}`);
+  console.log(`cache: ${Object.entries(options.cache).map(([k, v]) => `--${k}=${v}`).join(' ')} (${options.cacheArgs.length ? options.cacheArgs.join(' ') : 's3backer defaults'})`);
+  console.log(`code: ${code.commit?.slice(0, 12) ?? 'unknown commit'}${code.uncommittedFiles ? ` + ${code.uncommittedFiles} uncommitted files` : ''}`);
+  console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Linux ${machine.kernel}, load average ${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('cold reads: a new s3backer process on a new FUSE mount (empty block cache; a new mount has no page cache for the file), buffered, as users run it; s3rver data on tmpfs');
+  if (options.cpuProfDir) console.log(`profiling: every s3backer runs under node --cpu-prof (${options.cpuProfDir}); figures include the profiler's overhead`);
+
   const work = await mkdtemp(join(tmpdir(), 's3backer-bench-'));
-  // Random data (zeros would be elided), from tmpfs so the source is never the bottleneck.
-  const source = join('/dev/shm', `s3backer-bench-${process.pid}`);
-  await writeFile(source, randomBytes(TOTAL));
-  const server = await startS3rver({ buckets: ['bench'] });
+  const releaseWork = cleanup.defer(`remove ${work}`, () => rm(work, { recursive: true, force: true }));
+  const sourceFile = join('/dev/shm', `s3backer-bench-${process.pid}`);
+  const releaseSource = cleanup.defer(`remove ${sourceFile}`, () => rm(sourceFile, { force: true }));
+  let server: S3rverServer | undefined;
+  const releaseServer = cleanup.defer('stop s3rver', async () => { await server?.stop(); });
+  const rows: BenchRow[] = [];
+  const ceilings: Record<string, unknown> = {};
   try {
-    console.log(`sequential ${TOTAL / MiB} MiB, ${BLOCK / 1024} KiB blocks, dd bs=${BLOCK / 1024}k; --directIO unless 'buffered'; ${new Date().toISOString()}`);
-    const bare = await bareFuse(source, work);
-    const memory = await throughMount('memory', ['--store=memory', 'bench'], source, work);
-    const raw = await rawHttp(server);
-    const s3Args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`];
-    const s3 = await throughMount('s3', [...s3Args, 'bench/direct'], source, work);
-    const s3Buffered = await throughMount('s3-buffered', [...s3Args, 'bench/buffered'], source, work, false);
-    rows.push(
-      { workload: 'write, memory store', mbps: memory.write, ceiling: 'bare FUSE write', ceilingMbps: bare.write },
-      { workload: 'read, memory store', mbps: memory.read, ceiling: 'bare FUSE read', ceilingMbps: bare.read },
-      { workload: 'write, s3rver', mbps: s3.write, ceiling: 'raw HTTP PUT, 32 in flight', ceilingMbps: raw.put, note: `${s3.puts} PUTs` },
-      { workload: 'read, s3rver', mbps: s3.read, ceiling: 'raw HTTP GET, 32 in flight', ceilingMbps: raw.get, note: `${s3.gets} GETs` },
-      { workload: 'write, s3rver, buffered', mbps: s3Buffered.write, ceiling: 'raw HTTP PUT, 32 in flight', ceilingMbps: raw.put, note: `${s3Buffered.puts} PUTs` },
-      { workload: 'read, s3rver, buffered', mbps: s3Buffered.read, ceiling: 'raw HTTP GET, 32 in flight', ceilingMbps: raw.get, note: `${s3Buffered.gets} GETs` },
-    );
-    const pad = (text: string, n: number) => text.padEnd(n);
-    console.log(`\n${pad('workload', 26)} ${pad('MB/s', 8)} ${pad('ceiling (same run)', 28)} ${pad('MB/s', 8)} ratio  requests`);
-    for (const row of rows) {
-      console.log(`${pad(row.workload, 26)} ${pad(row.mbps.toFixed(1), 8)} ${pad(row.ceiling ?? '', 28)} ${pad(row.ceilingMbps?.toFixed(1) ?? '', 8)} ${row.ceilingMbps ? (row.mbps / row.ceilingMbps).toFixed(2) : '    '}   ${row.note ?? ''}`);
+    await writeFile(sourceFile, randomBytes(total));
+    // s3rver keeps objects in files under os.tmpdir(): put them on tmpfs, so the server's disk is not what is measured.
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = '/dev/shm';
+    try {
+      server = await step('start s3rver on 127.0.0.1', () => startS3rver(), (s) => s.endpoint);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
     }
+    const s3rverPid = childPids('s3rver-main')[0];
+    if (s3rverPid === undefined) throw new Error('cannot find the s3rver process among our children');
+    const ctx: Context = { options, server, s3rverPid, work, source: sourceFile, bare: undefined, rows, mountCount: 0 };
+
+    for (const blockSize of options.blockSizes) {
+      const bs = formatSize(blockSize);
+      let raw: { put: CeilingRun; get: CeilingRun } | undefined;
+      if (options.workloads.some((w) => w !== 'memory')) {
+        raw = await step(`${bs}: ceiling: raw keep-alive HTTP PUT + GET of ${bs} objects, ${IN_FLIGHT} in flight, ${total / MiB} MiB`,
+          () => rawHttpCeiling(server!, `raw-${blockSize}`, blockSize, total, s3rverPid),
+          (r) => `PUT ${mbps(r.put)}, s3rver ${r.put.cpu.s3rver!.cores.toFixed(2)} cores; GET ${mbps(r.get)}, s3rver ${r.get.cpu.s3rver!.cores.toFixed(2)} cores`);
+        ceilings[`rawHttp${blockSize}`] = { objectSize: blockSize, inFlight: IN_FLIGHT, ...raw };
+      }
+      if (options.workloads.includes('memory')) {
+        // Measured right before the step it bounds: on a shared machine the load changes minute to minute.
+        ctx.bare = await step(`${bs}: ceiling: bare fuse-native, ${FUSE_REQUEST / 1024} KiB requests, write + read ${total / MiB} MiB`,
+          async () => bareFuseCeiling(sourceFile, await newMountPoint(ctx, 'bare'), total), (b) => `write ${mbps(b.write)}; read ${mbps(b.read)}`);
+        ceilings[`bareFuse${blockSize}`] = { requestSize: FUSE_REQUEST, ...ctx.bare };
+        await memoryStore(ctx, blockSize);
+      }
+      if (options.workloads.includes('dd')) await ddOnS3(ctx, blockSize, raw!);
+      if (options.workloads.includes('ext4')) await ext4OnS3(ctx, blockSize, raw!);
+      // This block size's objects are no longer needed: keep tmpfs use bounded.
+      for (const bucket of ['raw', 'dd', 'ext4']) await rm(join(server.directory, `${bucket}-${blockSize}`), { recursive: true, force: true });
+    }
+
+    console.log(`\n${total / MiB} MiB per workload; MB/s = 10^6 B/s; ratio = MB/s / same-run ceiling; requests counted from the stats file over the step (expected: one sequential pass, no more);`);
+    console.log('s3b CPU / cores = the s3backer process (all threads) over the step, from /proc/PID/stat; s3rver cores likewise;\noutside = cores used by everything outside this benchmark over the step (other users, kernel threads: a disturbed figure); RSS peak = VmHWM just before unmount (limit: cache size + 150 MiB), mount = VmRSS right after mounting\n');
+    console.log(formatTable(rows));
+    const jsonPath = resolve(options.jsonPath);
+    await writeJson(jsonPath, {
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine: { ...machine, loadavgAtEnd: loadavg() },
+      code,
+      settings: { totalBytes: total, blockSizes: options.blockSizes, cache: options.cache, cacheArgs: options.cacheArgs, ddBs: DD_BS, fuseRequest: FUSE_REQUEST, profiled: Boolean(options.cpuProfDir) },
+      targets: { s3VsRawHttp: S3_TARGET, memoryVsBareFuse: MEMORY_TARGET, peakRss: `cache size + ${RSS_HEADROOM_MIB} MiB` },
+      ceilings,
+      rows,
+    });
+    console.log(`\nfigures written to ${jsonPath}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
-    await server.stop();
-    await rm(source, { force: true });
-    await rm(work, { recursive: true, force: true });
+    await releaseServer();
+    await releaseSource();
+    await releaseWork();
   }
 }
 
-main().catch((error) => {
-  console.error(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
+main().catch(async (error) => {
+  console.error(`\nbench failed: ${error instanceof Error ? error.stack : String(error)}`);
+  await cleanup.unwind();
   process.exitCode = 1;
 });

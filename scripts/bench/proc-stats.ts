@@ -1,0 +1,93 @@
+// What /proc says about a process: CPU seconds used so far by all its threads (utime + stime of
+// /proc/PID/stat: the JS thread, the libuv pool, V8's GC and compiler threads, the FUSE thread)
+// and its peak resident set (VmHWM). A phase's CPU is the difference of two samples.
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime of a live process, in seconds (resolution 1/CLK_TCK); undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces), counted from field 3 (state).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A field of /proc/PID/status in MiB (VmHWM: peak RSS; VmRSS: now). */
+export function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our own children whose command line contains `needle` (to find the PID of a helper-started server). */
+export function childPids(needle: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** CPU seconds the whole machine spent busy (all CPUs; /proc/stat: everything but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return (total - fields[3]! - fields[4]!) / CLOCK_TICKS;
+}
+
+/** CPU of our finished (reaped) children: dd, cp, mkfs ... (cutime + cstime of /proc/self/stat). */
+function reapedChildrenSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds used between construction and `stop()`, and cores = CPU / wall: by the named
+ * processes, by this process (`bench`: the raw HTTP client, the bare FUSE server), by the commands
+ * it ran (`tools`: dd, cp ..., with the kernel work done in their system calls), and by everything
+ * else on the machine (`outside`: other users' processes and kernel threads such as the loop
+ * device's workers) — on a shared machine, that last one says how much a figure was disturbed.
+ */
+export class CpuMeter {
+  private readonly before = new Map<number, number>();
+  private readonly started: bigint;
+  private readonly selfBefore = process.cpuUsage();
+  private readonly toolsBefore = reapedChildrenSeconds();
+  private readonly machineBefore = machineBusySeconds();
+
+  constructor(private readonly pids: Record<string, number>) {
+    this.started = process.hrtime.bigint();
+    for (const pid of Object.values(pids)) this.before.set(pid, cpuSeconds(pid) ?? NaN);
+  }
+
+  stop(): { wallSeconds: number; cpu: Record<string, { seconds: number; cores: number }> } {
+    const wallSeconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    const cpu: Record<string, { seconds: number; cores: number }> = {};
+    const add = (name: string, seconds: number) => { cpu[name] = { seconds, cores: seconds / wallSeconds }; };
+    for (const [name, pid] of Object.entries(this.pids)) add(name, (cpuSeconds(pid) ?? NaN) - this.before.get(pid)!);
+    const self = process.cpuUsage(this.selfBefore);
+    add('bench', (self.user + self.system) / 1e6);
+    add('tools', reapedChildrenSeconds() - this.toolsBefore);
+    const ours = Object.values(cpu).reduce((sum, figure) => sum + (Number.isNaN(figure.seconds) ? 0 : figure.seconds), 0);
+    add('machine', machineBusySeconds() - this.machineBefore);
+    add('outside', Math.max(0, cpu.machine!.seconds - ours));
+    return { wallSeconds, cpu };
+  }
+}
