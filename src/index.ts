@@ -15,6 +15,7 @@ export type { ObjectStore, StoreSupports, ObjectInfo, StoredObject, PutOptions, 
 export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME } from './engine/block-geometry.js';
 export { BlockDevice } from './engine/block-device.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
+export { copyBuffer } from './engine/copy-buffer.js';
 export { ObjectPipeline } from './engine/object-pipeline.js';
 export type { StatsProvider } from './engine/stats-registry.js';
 export type { Logger, LogSink, LogLevel } from './engine/logger.js';

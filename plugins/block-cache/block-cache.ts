@@ -1,6 +1,7 @@
 import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { formatBlockNumber } from '../../src/engine/block-number.js';
+import { copyBuffer } from '../../src/engine/copy-buffer.js';
 import type { Logger } from '../../src/engine/logger.js';
 import type { CacheStorage, CachedBlock } from './cache-storage.js';
 
@@ -200,7 +201,7 @@ export class BlockCache {
   async write(block: number, data: Buffer, isZero: boolean): Promise<void> {
     this.checkRunning();
     // The caller may reuse its buffer once we return: keep a copy (all-zero blocks share one).
-    const bytes = isZero ? this.zeroBlock : Buffer.from(data);
+    const bytes = isZero ? this.zeroBlock : copyBuffer(data);
     const { maxDirty } = this.settings;
     for (;;) {
       const existing = this.entries.get(block);

@@ -45,17 +45,31 @@ export class BlockDevice {
     return this.geometry.size;
   }
 
+  /**
+   * `length` bytes at `offset`. The buffer may be shared with a cache (one whole block is returned
+   * as the tier gave it): treat it as read-only.
+   */
   async read(offset: number, length: number): Promise<Buffer> {
-    return this.track(async () => {
-      this.checkRange(offset, length);
-      const pieces = this.split(offset, length);
-      if (pieces.length === 1 && pieces[0]!.length === this.geometry.blockSize) return this.io.readBlock(pieces[0]!.block);
-      const result = Buffer.allocUnsafe(length);
-      await forEachLimited(pieces, async (piece) => {
-        const data = await this.io.readBlock(piece.block);
-        data.copy(result, piece.at, piece.start, piece.start + piece.length);
+    const pieces = this.split(offset, length);
+    if (pieces.length === 1 && pieces[0]!.length === this.geometry.blockSize) {
+      return this.track(async () => {
+        this.checkRange(offset, length);
+        return this.io.readBlock(pieces[0]!.block);
       });
-      return result;
+    }
+    const result = Buffer.allocUnsafe(length);
+    await this.readInto(offset, result);
+    return result;
+  }
+
+  /** Fill `target` with the bytes at `offset`: the frontends' path, one copy from each block into the caller's buffer. */
+  async readInto(offset: number, target: Buffer): Promise<void> {
+    return this.track(async () => {
+      this.checkRange(offset, target.length);
+      await forEachLimited(this.split(offset, target.length), async (piece) => {
+        const data = await this.io.readBlock(piece.block);
+        data.copy(target, piece.at, piece.start, piece.start + piece.length);
+      });
     });
   }
 

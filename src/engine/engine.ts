@@ -266,7 +266,14 @@ export class Engine {
         const fn = tap.fn;
         const wrap = (error: unknown, args: unknown[]) => wrapPluginError(error, tap.name, hookName, blockOf(args));
         if (tap.type === 'promise') {
-          tap.fn = (...args: unknown[]) => Promise.resolve().then(() => fn(...args)).catch((error) => { throw wrap(error, args); });
+          // Called at once (not a microtask later): this wrapper runs for every tap of every block.
+          tap.fn = (...args: unknown[]) => {
+            try {
+              return Promise.resolve(fn(...args)).catch((error: unknown) => { throw wrap(error, args); });
+            } catch (error) {
+              return Promise.reject(wrap(error, args));
+            }
+          };
         } else if (tap.type === 'sync') {
           tap.fn = (...args: unknown[]) => { try { return fn(...args); } catch (error) { throw wrap(error, args); } };
         } else {

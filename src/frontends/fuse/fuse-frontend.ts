@@ -231,7 +231,7 @@ export class FuseFrontend {
         // Reads are clipped at the end of the disk; at or past it they return 0 bytes (EOF).
         const count = Math.max(0, Math.min(length, this.device.size - position));
         if (count === 0) return cb(0);
-        this.device.read(position, count).then((data) => cb(data.copy(buffer, 0, 0, count)), (error) => cb(fail(`read ${count}@${position}`, error)));
+        this.device.readInto(position, buffer.subarray(0, count)).then(() => cb(count), (error) => cb(fail(`read ${count}@${position}`, error)));
       },
       write: (path, _fd, buffer, length, position, cb) => {
         if (this.which(path) !== 'file') return cb(errno('EACCES'));
