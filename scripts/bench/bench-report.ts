@@ -7,6 +7,8 @@ import type { ProfileSummary } from './cpu-profile-summary.js';
 export interface CpuFigure {
   seconds: number;
   cores: number;
+  /** For s3backer and s3rver: the part spent in the kernel (system calls: /dev/fuse, sockets, page faults). */
+  systemSeconds?: number;
 }
 
 export interface BenchRow {

@@ -6,16 +6,22 @@ import { execFileSync } from 'node:child_process';
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** utime + stime of a live process, in seconds (resolution 1/CLK_TCK); undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** utime and stime of a live process, in seconds (resolution 1/CLK_TCK); undefined once it is gone. */
+export function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces), counted from field 3 (state).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
   } catch {
     return undefined;
   }
+}
+
+/** utime + stime of a live process, in seconds; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const times = cpuTimes(pid);
+  return times && times.user + times.system;
 }
 
 /** A field of /proc/PID/status in MiB (VmHWM: peak RSS; VmRSS: now). */
@@ -66,7 +72,7 @@ function reapedChildrenSeconds(): number {
  * device's workers) — on a shared machine, that last one says how much a figure was disturbed.
  */
 export class CpuMeter {
-  private readonly before = new Map<number, number>();
+  private readonly before = new Map<number, { user: number; system: number }>();
   private readonly started: bigint;
   private readonly selfBefore = process.cpuUsage();
   private readonly toolsBefore = reapedChildrenSeconds();
@@ -74,14 +80,20 @@ export class CpuMeter {
 
   constructor(private readonly pids: Record<string, number>) {
     this.started = process.hrtime.bigint();
-    for (const pid of Object.values(pids)) this.before.set(pid, cpuSeconds(pid) ?? NaN);
+    for (const pid of Object.values(pids)) this.before.set(pid, cpuTimes(pid) ?? { user: NaN, system: NaN });
   }
 
-  stop(): { wallSeconds: number; cpu: Record<string, { seconds: number; cores: number }> } {
+  /** Per name: CPU seconds, cores, and for the named processes the kernel (system) share of the seconds. */
+  stop(): { wallSeconds: number; cpu: Record<string, { seconds: number; cores: number; systemSeconds?: number }> } {
     const wallSeconds = Number(process.hrtime.bigint() - this.started) / 1e9;
-    const cpu: Record<string, { seconds: number; cores: number }> = {};
+    const cpu: Record<string, { seconds: number; cores: number; systemSeconds?: number }> = {};
     const add = (name: string, seconds: number) => { cpu[name] = { seconds, cores: seconds / wallSeconds }; };
-    for (const [name, pid] of Object.entries(this.pids)) add(name, (cpuSeconds(pid) ?? NaN) - this.before.get(pid)!);
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const before = this.before.get(pid)!;
+      const after = cpuTimes(pid) ?? { user: NaN, system: NaN };
+      add(name, after.user + after.system - before.user - before.system);
+      cpu[name]!.systemSeconds = after.system - before.system;
+    }
     const self = process.cpuUsage(this.selfBefore);
     add('bench', (self.user + self.system) / 1e6);
     add('tools', reapedChildrenSeconds() - this.toolsBefore);
