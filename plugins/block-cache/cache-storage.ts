@@ -32,6 +32,14 @@ export interface CacheStorage {
    */
   putDirty(block: number, data: Buffer): Promise<void>;
 
+  /**
+   * Optional: write `data` at `offset` into the block's bytes in place, as a new dirty version.
+   * The cache calls it only when nobody else holds the block's buffer (no reader was handed it
+   * since it was stored, no upload is reading it). A storage whose crash safety needs
+   * copy-on-write (the cache file) leaves it out, and the cache then rewrites the whole block.
+   */
+  patch?(block: number, offset: number, data: Buffer): Promise<void>;
+
   /** Bytes read from the object store (clean), with the object's ETag (undefined: no object, zeros). */
   putClean(block: number, data: Buffer, etag: string | undefined): Promise<void>;
 

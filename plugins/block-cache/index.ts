@@ -136,11 +136,12 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
         cache.restore(contents.blocks, !options.noVerify);
       });
       engine.hooks.readBlock.tapPromise(tap, async ({ block }) => cache?.read(block));
-      engine.hooks.writeBlock.tapPromise(tap, async ({ block, data, isZero }) => {
+      engine.hooks.writeBlock.tapPromise(tap, async ({ block, data, isZero, owned }) => {
         if (!cache) return undefined;
-        await cache.write(block, data, isZero);
+        await cache.write(block, data, isZero, owned);
         return true;
       });
+      engine.hooks.writeBlockPart.tapPromise(tap, async ({ block, offset, data }) => ((await cache?.writePart(block, offset, data)) ? true : undefined));
       engine.hooks.flush.tapPromise(tap, async () => cache?.flush());
       engine.hooks.listBlocks.tap(tap, (sink) => {
         for (const block of cache?.dirtyBlocks() ?? []) sink.add(block);

@@ -23,6 +23,10 @@ export class MemoryStorage implements CacheStorage {
     this.blocks.set(block, data);
   }
 
+  async patch(block: number, offset: number, data: Buffer): Promise<void> {
+    data.copy(await this.read(block), offset);
+  }
+
   async putClean(block: number, data: Buffer): Promise<void> {
     this.blocks.set(block, data);
   }

@@ -40,6 +40,17 @@ export function zeroMapPlugin(): S3BackerPlugin {
         map.set(block, false);
         return undefined;
       });
+      engine.hooks.writeBlockPart.tapPromise(tap, async ({ block, isZero }) => {
+        if (!map) return undefined;
+        // Zeros onto a known-zero block change nothing.
+        if (isZero && map.isZero(block)) {
+          writeHits++;
+          return true;
+        }
+        // Otherwise the block may no longer be all zeros: forget, before anyone applies the bytes.
+        map.set(block, false);
+        return undefined;
+      });
       engine.hooks.blockWritten.tapPromise(tap, async ({ block, isZero }) => {
         map?.set(block, isZero);
       });

@@ -1,11 +1,15 @@
 import { S3BackerError } from '../errors/s3backer-error.js';
 import type { BlockGeometry } from './block-geometry.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { copyBuffer } from './copy-buffer.js';
 
 /** What the block device needs from the tier below: whole-block operations. */
 export interface BlockIo {
   readBlock(block: number): Promise<Buffer>;
-  writeBlock(block: number, data: Buffer): Promise<void>;
+  /** `owned`: `data` was made for this write and nobody else holds it (a tap may keep it without copying). */
+  writeBlock(block: number, data: Buffer, owned?: boolean): Promise<void>;
+  /** Apply part of a block where it lives, if the tier can; false: the device does read-modify-write. */
+  writePart(block: number, offset: number, data: Buffer): Promise<boolean>;
   /** Whole blocks `[first, first + count)` were zeroed by a trim. */
   trimmed(first: number, count: number): Promise<void>;
   flush(): Promise<void>;
@@ -110,9 +114,11 @@ export class BlockDevice {
     const { blockSize } = this.geometry;
     await this.locks.run(piece.block, async () => {
       if (piece.length === blockSize) return this.io.writeBlock(piece.block, bytes);
-      const block = Buffer.from(await this.io.readBlock(piece.block));
+      if (await this.io.writePart(piece.block, piece.start, bytes)) return;
+      // The block as read is shared (a cache's copy): patch a private copy, and hand it over.
+      const block = copyBuffer(await this.io.readBlock(piece.block));
       bytes.copy(block, piece.start);
-      return this.io.writeBlock(piece.block, block);
+      return this.io.writeBlock(piece.block, block, true);
     });
   }
 

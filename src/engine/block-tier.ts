@@ -1,4 +1,4 @@
-import type { EngineHooks, WriteRequest } from './hooks.js';
+import type { EngineHooks, WriteRequest, PartialWriteRequest } from './hooks.js';
 import type { ObjectPipeline } from './object-pipeline.js';
 import type { BlockIo } from './block-device.js';
 
@@ -29,11 +29,17 @@ export class BlockTier implements BlockIo {
     return fetched;
   }
 
-  async writeBlock(block: number, data: Buffer): Promise<void> {
-    const request: WriteRequest = { block, key: this.objects.geometry.key(block), data, isZero: this.objects.isZero(data) };
+  async writeBlock(block: number, data: Buffer, owned = false): Promise<void> {
+    const request: WriteRequest = { block, key: this.objects.geometry.key(block), data, isZero: this.objects.isZero(data), owned };
     const handled = this.hooks.writeBlock.isUsed() ? await this.hooks.writeBlock.promise(request) : undefined;
     if (!handled) await this.objects.write(block, data);
     if (this.hooks.blockWritten.isUsed()) await this.hooks.blockWritten.promise(request);
+  }
+
+  async writePart(block: number, offset: number, data: Buffer): Promise<boolean> {
+    if (!this.hooks.writeBlockPart.isUsed()) return false;
+    const request: PartialWriteRequest = { block, key: this.objects.geometry.key(block), offset, data, isZero: this.objects.isZero(data) };
+    return (await this.hooks.writeBlockPart.promise(request)) === true;
   }
 
   async trimmed(first: number, count: number): Promise<void> {

@@ -11,9 +11,23 @@ export interface BlockRequest {
 }
 
 export interface WriteRequest extends BlockRequest {
-  /** Exactly one block of data. Taps must not keep a reference after their promise settles. */
+  /**
+   * Exactly one block of data. Taps must not keep a reference after their promise settles, unless
+   * `owned` says the buffer was made for this write alone (a partial write's patched copy): then a
+   * tap (a cache) may keep it instead of copying it, and must never write into it.
+   */
   readonly data: Buffer;
+  readonly owned: boolean;
   /** The data is all zeros: the object tier will delete the object instead of storing it. */
+  readonly isZero: boolean;
+}
+
+/** Part of one block: `data` goes at `offset` inside it (a write that does not cover the whole block). */
+export interface PartialWriteRequest extends BlockRequest {
+  readonly offset: number;
+  /** The caller's bytes: taps copy what they keep before their promise settles. */
+  readonly data: Buffer;
+  /** The bytes are all zeros. */
   readonly isZero: boolean;
 }
 
@@ -101,6 +115,13 @@ export function createEngineHooks() {
     blockRead: new AsyncSeriesHook<[BlockRequest, Buffer]>(['request', 'data'], 'blockRead'),
     /** Block tier, write: returning true means the write is handled (e.g. zeros onto a known-zero block); undefined stores it. */
     writeBlock: new AsyncSeriesBailHook<[WriteRequest], true | undefined>(['request'], 'writeBlock'),
+    /**
+     * Block tier, partial write: a tap that can apply the bytes where the block lives (a cache
+     * holding it privately, C block_cache.c's write_block_part) returns true; undefined makes
+     * the device read the block, patch a copy and write it whole through `writeBlock`. Called
+     * under the block's lock. `blockWritten` does not follow a partial write a tap applied.
+     */
+    writeBlockPart: new AsyncSeriesBailHook<[PartialWriteRequest], true | undefined>(['request'], 'writeBlockPart'),
     /** After a block write completed, whether stored or handled by a `writeBlock` tap. */
     blockWritten: new AsyncSeriesHook<[WriteRequest]>(['request'], 'blockWritten'),
     /**

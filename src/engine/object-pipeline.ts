@@ -14,8 +14,10 @@ export function parseContentEncoding(header: string | undefined): string[] {
   return header ? header.split(/[\s,]+/).filter(Boolean) : [];
 }
 
+/** Whether `data` is all zeros, compared (memcmp) against a zero buffer at least as long. */
 export function isAllZero(data: Buffer, zeroBlock: Buffer): boolean {
-  return data.length === zeroBlock.length ? data.equals(zeroBlock) : data.every((byte) => byte === 0);
+  if (data.length <= zeroBlock.length) return data.equals(data.length === zeroBlock.length ? zeroBlock : zeroBlock.subarray(0, data.length));
+  return data.every((byte) => byte === 0);
 }
 
 /**
