@@ -114,7 +114,7 @@ export const OPTION_TABLE = {
   blockCacheRecoverDirtyBlocks: { flag: 'blockCacheRecoverDirtyBlocks', type: 'boolean', group: 'cache', default: false,
     doc: 'Upload dirty blocks found in --blockCacheFile even when its mount token does not match the volume\'s (after --reset-mounted-flag); without it such a file is refused, never silently discarded.' },
   readAhead: { flag: 'readAhead', type: 'integer', group: 'cache', default: 4, min: 0, metavar: 'N',
-    doc: 'Blocks fetched ahead of a sequential reader, in parallel; 0 disables read-ahead.' },
+    doc: 'Blocks fetched ahead of a sequential reader at first, in parallel; the window doubles while the reader stays sequential, up to --blockCacheThreads; 0 disables read-ahead.' },
   readAheadTrigger: { flag: 'readAheadTrigger', type: 'integer', group: 'cache', default: 2, min: 1, metavar: 'N',
     doc: 'Consecutive block reads that make a reader sequential and start read-ahead.' },
   shutdownTimeout: { flag: 'shutdownTimeout', type: 'integer', group: 'cache', default: 120, min: 1, metavar: 'SECONDS',
