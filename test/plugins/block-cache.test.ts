@@ -276,3 +276,18 @@ test('partial writes of a dirty block are applied in place, yet a buffer a reade
   assert.equal(store.counts.put, 1, 'one upload for all the pieces');
   await engine.shutdown();
 });
+
+test('--blockCacheTimeout drops clean blocks unused for that long; dirty ones stay until stored', { timeout: 10_000 }, async () => {
+  const { engine, device, store, evicted } = await mounted({ timeout: 200, writeDelay: 60_000, readAhead: 0 });
+  store.volume.set(key(1), { body: filled(1), etag: '"1"', size: BLOCK, metadata: {} });
+  await device.read(BLOCK, BLOCK);
+  await device.write(2 * BLOCK, filled(2));
+  for (let i = 0; i < 100 && !evicted.includes(1); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(evicted, [1], 'the idle clean block went; the dirty one stayed');
+  const gets = store.counts.get;
+  await device.read(BLOCK, BLOCK);
+  assert.equal(store.counts.get, gets + 1, 'read again from the store');
+  assert.ok((await device.read(2 * BLOCK, BLOCK)).equals(filled(2)));
+  await engine.shutdown();
+  assert.ok(store.volume.get(key(2))!.body.equals(filled(2)));
+});
