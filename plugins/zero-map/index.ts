@@ -30,27 +30,20 @@ export function zeroMapPlugin(): S3BackerPlugin {
       engine.hooks.blockRead.tapPromise(tap, async ({ block }, data) => {
         map?.set(block, data.equals(zeroBlock));
       });
-      engine.hooks.writeBlock.tapPromise(tap, async ({ block, isZero }) => {
+      // A whole or partial write: zeros onto a known-zero block change nothing and need no
+      // request; anything else makes the block unknown, before the bytes are applied (if the
+      // write then fails, the block is unknown, not wrongly zero).
+      const beforeWrite = async ({ block, isZero }: { block: number; isZero: boolean }): Promise<true | undefined> => {
         if (!map) return undefined;
         if (isZero && map.isZero(block)) {
           writeHits++;
           return true;
         }
-        // Forget before writing: if the write fails the block is unknown, not zero.
         map.set(block, false);
         return undefined;
-      });
-      engine.hooks.writeBlockPart.tapPromise(tap, async ({ block, isZero }) => {
-        if (!map) return undefined;
-        // Zeros onto a known-zero block change nothing.
-        if (isZero && map.isZero(block)) {
-          writeHits++;
-          return true;
-        }
-        // Otherwise the block may no longer be all zeros: forget, before anyone applies the bytes.
-        map.set(block, false);
-        return undefined;
-      });
+      };
+      engine.hooks.writeBlock.tapPromise(tap, beforeWrite);
+      engine.hooks.writeBlockPart.tapPromise(tap, beforeWrite);
       engine.hooks.blockWritten.tapPromise(tap, async ({ block, isZero }) => {
         map?.set(block, isZero);
       });
