@@ -14,6 +14,12 @@ export interface S3PluginOptions {
   conditionalPut?: boolean;
   /** Where `$HOME` and `--accessKeyEnv` variables are read from; defaults to the process. */
   credentialEnvironment?: CredentialEnvironment;
+  /**
+   * How object GET/PUT/DELETE/HEAD are sent (S3StoreOptions.objectPath). Default: `sdk` when the
+   * environment has `S3BACKER_S3_OBJECT_PATH=sdk` (an escape hatch, and the A/B switch of
+   * docs/benchmarks.md), else `lean`.
+   */
+  objectPath?: 'lean' | 'sdk';
 }
 
 /**
@@ -41,6 +47,7 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
           stats,
           ...(logger ? { logger } : {}),
           ...(options.conditionalPut === undefined ? {} : { conditionalPut: options.conditionalPut }),
+          objectPath: options.objectPath ?? (process.env.S3BACKER_S3_OBJECT_PATH === 'sdk' ? 'sdk' : 'lean'),
         });
         return created;
       });

@@ -14,6 +14,9 @@ import type { S3Credentials } from './credentials.js';
 import { withRetry, realSleep, RetriesExhaustedError, type RetryPolicy } from './retry.js';
 import { describeFailure, isRetryableFailure, formatFailure, type S3Failure } from './s3-failure.js';
 import { S3Stats, type S3Method } from './s3-stats.js';
+import { ClockSkew, isClockSkewCorrected } from './clock-skew.js';
+import { LeanObjectClient, type LeanObjectInfo } from './lean-object-client.js';
+import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
 
 export interface S3StoreOptions {
   /** Service endpoint, e.g. `http://127.0.0.1:4568` or `https://s3.eu-west-1.amazonaws.com`. */
@@ -43,6 +46,12 @@ export interface S3StoreOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Keep-alive connections per agent. Default 64. */
   maxSockets?: number;
+  /**
+   * How GET/PUT/DELETE/HEAD of objects are sent: `lean` (default) on node:http with the SDK's
+   * SigV4 signer (lean-object-client.ts), `sdk` through S3Client like everything else. Listing and
+   * the bucket check always use S3Client.
+   */
+  objectPath?: 'lean' | 'sdk';
 }
 
 /** Outcome of one attempt that answered 404 where 404 is an answer (GET/HEAD null, DELETE ok). */
@@ -52,6 +61,12 @@ const NOT_FOUND = Symbol('not-found');
  * Objects in an S3 bucket through `@aws-sdk/client-s3` (never hand-signed). The SDK's own retries
  * are off (`maxAttempts: 1`): retries follow the C tool's budget (retry.ts), so `--maxRetryPause`
  * means the same thing in both tools, and every attempt is counted in the `http_*` stats.
+ *
+ * The hot operations on objects (GET, PUT, DELETE, HEAD of a key) take the lean path
+ * (LeanObjectClient): same endpoint (the SDK's endpoint rules, resolved once), same credentials
+ * (the client's provider), same signer (the SDK's SignatureV4), same agents and clock offset as
+ * the client, without its per-request middleware stack. The bucket check and listing use the
+ * client. Endpoints the lean path cannot serve fall back to the client (s3-object-endpoint.ts).
  */
 export class S3Store implements ObjectStore {
   readonly kind = 's3';
@@ -67,6 +82,13 @@ export class S3Store implements ObjectStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly logger: Logger | undefined;
   private readonly credentials: S3Credentials;
+  private readonly timeoutMs: number;
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
+  private readonly objectPath: 'lean' | 'sdk';
+  /** The lean path once decided: a client, null when objects go through the SDK, undefined before the first request. */
+  private lean: LeanObjectClient | null | undefined;
+  private leanPending: Promise<LeanObjectClient | null> | undefined;
   private closed = false;
 
   constructor(options: S3StoreOptions) {
@@ -76,6 +98,8 @@ export class S3Store implements ObjectStore {
     this.sleep = options.sleep ?? realSleep;
     this.logger = options.logger;
     this.credentials = options.credentials;
+    this.timeoutMs = options.timeoutMs;
+    this.objectPath = options.objectPath ?? 'lean';
     this.stats = options.stats ?? new S3Stats();
     this.supports = { conditionalPut: options.conditionalPut ?? true, metadata: true };
 
@@ -85,6 +109,9 @@ export class S3Store implements ObjectStore {
     this.description = `${root}${options.forcePathStyle ? `${options.bucket}/` : ''}${options.prefix ?? ''}`;
 
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+    // One pair of agents for the client and the lean path: one pool of keep-alive connections.
+    this.httpAgent = new HttpAgent(agentOptions);
+    this.httpsAgent = new HttpsAgent(agentOptions);
     const config: S3ClientConfig = {
       endpoint: options.endpoint,
       region: options.region,
@@ -99,8 +126,8 @@ export class S3Store implements ObjectStore {
       // Per-request middleware stack resolution is most of the SDK's CPU cost (performance-notes.md).
       cacheMiddleware: true,
       requestHandler: new NodeHttpHandler({
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new HttpsAgent(agentOptions),
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
         // `--timeout` bounds one attempt, connection included (§6.10); the idle-socket limit also
         // catches a body download that stalls after the headers arrived.
         connectionTimeout: options.timeoutMs,
@@ -131,6 +158,13 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<StoredObject | null> {
     this.check();
+    const lean = this.lean !== undefined ? this.lean : await this.leanClient();
+    if (lean !== null) {
+      // The body is read inside the attempt, so a connection reset mid-body is retried too.
+      const answer = await this.perform('GET', key, () => lean.get(key), { notFoundIsAnswer: true });
+      if (answer === NOT_FOUND) return null;
+      return { body: answer.body, ...objectInfo(answer.info, answer.body.length) };
+    }
     const result = await this.perform('GET', key, async () => {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       // Read the body inside the attempt, so a connection reset mid-body is retried too.
@@ -151,6 +185,11 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     this.check();
+    const lean = this.lean !== undefined ? this.lean : await this.leanClient();
+    if (lean !== null) {
+      const info = await this.perform('HEAD', key, () => lean.head(key), { notFoundIsAnswer: true });
+      return info === NOT_FOUND ? null : objectInfo(info, info.contentLength ?? 0);
+    }
     const response = await this.perform('HEAD', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
     if (response === NOT_FOUND) return null;
     return {
@@ -165,30 +204,50 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
     this.check();
     const metadata = options.metadata && Object.keys(options.metadata).length > 0 ? options.metadata : undefined;
-    const response = await this.perform('PUT', key, () => this.client.send(new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: key,
-      // A Buffer with a known length: sent as is, never as an aws-chunked stream.
-      Body: body,
-      ContentLength: body.length,
-      ...(options.contentType ? { ContentType: options.contentType } : {}),
-      ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
-      ...(metadata ? { Metadata: metadata } : {}),
-      ...(this.acl ? { ACL: this.acl } : {}),
-      ...(options.ifNoneMatch === '*' ? { IfNoneMatch: '*' } : {}),
-    })), { notFoundIsAnswer: false, ifNoneMatch: options.ifNoneMatch === '*' });
-    if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
+    const ifNoneMatch = options.ifNoneMatch === '*';
+    const lean = this.lean !== undefined ? this.lean : await this.leanClient();
+    let etag: string | undefined;
+    if (lean !== null) {
+      const headers = {
+        // What the SDK sends for a PutObject without ContentType.
+        contentType: options.contentType || 'application/octet-stream',
+        contentEncoding: options.contentEncoding || undefined,
+        metadata,
+        acl: this.acl,
+        ifNoneMatch: ifNoneMatch ? '*' as const : undefined,
+      };
+      const response = await this.perform('PUT', key, () => lean.put(key, body, headers), { notFoundIsAnswer: false, ifNoneMatch });
+      if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
+      etag = response.etag;
+    } else {
+      const response = await this.perform('PUT', key, () => this.client.send(new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        // A Buffer with a known length: sent as is, never as an aws-chunked stream.
+        Body: body,
+        ContentLength: body.length,
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+        ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
+        ...(metadata ? { Metadata: metadata } : {}),
+        ...(this.acl ? { ACL: this.acl } : {}),
+        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      })), { notFoundIsAnswer: false, ifNoneMatch });
+      if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
+      etag = response.ETag;
+    }
     // §3.2: the server's ETag is what we keep (never a local MD5: SSE-KMS ETags are not MD5s).
-    if (!response.ETag) {
+    if (!etag) {
       throw new S3BackerError('S3B_BACKEND_IO', `PUT ${key} at ${this.description}: the answer has no ETag header; the server is not S3-compatible enough, check --baseURL`);
     }
-    return { etag: response.ETag };
+    return { etag };
   }
 
   async delete(key: string): Promise<void> {
     this.check();
+    const lean = this.lean !== undefined ? this.lean : await this.leanClient();
     // 404 is success (§3.2, C issue #35): the object is gone either way.
-    await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+    if (lean !== null) await this.perform('DELETE', key, () => lean.delete(key), { notFoundIsAnswer: true });
+    else await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
   }
 
   /**
@@ -226,10 +285,45 @@ export class S3Store implements ObjectStore {
     if (this.closed) return;
     this.closed = true;
     this.client.destroy();
+    // The handler destroys them only if the SDK sent something; the lean path may have been alone.
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private check(): void {
     if (this.closed) throw closedStoreError(this.kind);
+  }
+
+  /** Decide the lean path once (first object request): the SDK's endpoint for the bucket, or null. */
+  private async leanClient(): Promise<LeanObjectClient | null> {
+    this.leanPending ??= this.createLeanClient();
+    this.lean = await this.leanPending;
+    return this.lean;
+  }
+
+  private async createLeanClient(): Promise<LeanObjectClient | null> {
+    if (this.objectPath === 'sdk') return null;
+    const config = this.client.config;
+    try {
+      const resolution = await resolveS3ObjectEndpoint(this.client, this.bucket);
+      if ('unsupported' in resolution) {
+        this.logger?.debug(`object requests go through the AWS SDK: ${resolution.unsupported}`);
+        return null;
+      }
+      const { endpoint } = resolution;
+      return new LeanObjectClient({
+        endpoint,
+        // Anonymous: no signature at all, as the no-op signer the client is given.
+        credentials: this.credentials.kind === 'anonymous' ? undefined : config.credentials,
+        clock: new ClockSkew(config, await config.disableClockSkewCorrection()),
+        agent: endpoint.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+        timeoutMs: this.timeoutMs,
+      });
+    } catch (error) {
+      // Whatever the SDK's endpoint rules reject, the SDK path reports the same way for every request.
+      this.logger?.debug(`object requests go through the AWS SDK: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    }
   }
 
   /**
@@ -242,7 +336,8 @@ export class S3Store implements ObjectStore {
     const what = `${method} ${key ?? options.description ?? this.bucket}`;
     try {
       return await withRetry(this.retry, {
-        isRetryable: (error) => isRetryableFailure(describeFailure(error)),
+        // A request refused for clock skew is retried once the offset is corrected (as the SDK's retry strategy does).
+        isRetryable: (error) => isRetryableFailure(describeFailure(error)) || isClockSkewCorrected(error),
         sleep: this.sleep,
         onRetry: (error, pauseMs, retry) => {
           this.stats.recordRetry(pauseMs);
@@ -322,6 +417,17 @@ function describeUnexpected(failure: S3Failure): string {
 
 function isCredentialsProviderError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'CredentialsProviderError';
+}
+
+/** ObjectInfo from the lean path's answer headers, exactly as the SDK path builds it. */
+function objectInfo(info: LeanObjectInfo, size: number): ObjectInfo {
+  return {
+    etag: info.etag,
+    size,
+    metadata: info.metadata,
+    ...(info.contentEncoding ? { contentEncoding: info.contentEncoding } : {}),
+    ...(info.contentType ? { contentType: info.contentType } : {}),
+  };
 }
 
 /** The ObjectStore contract: lower-case metadata names (Node already lower-cases header names). */
