@@ -2,6 +2,7 @@ import { request as httpRequest, type Agent as HttpAgent, type IncomingHttpHeade
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
 import { Sha256 } from '@smithy/core/checksum';
+import { BodyCollector } from './body-collector.js';
 import type { ClockSkew } from './clock-skew.js';
 import { objectPath, type S3ObjectEndpoint } from './s3-object-endpoint.js';
 import { S3ResponseError } from './s3-response-error.js';
@@ -172,20 +173,27 @@ export class LeanObjectClient {
         clearTimeout(deadline);
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
+        const body = ok && wantBody ? new BodyCollector(res.headers['content-length']) : undefined;
         const chunks: Buffer[] = [];
         let size = 0;
-        if (ok && !wantBody) {
+        if (body !== undefined) {
+          res.on('data', (chunk: Buffer) => body.add(chunk));
+        } else if (ok) {
           res.resume();
         } else {
           res.on('data', (chunk: Buffer) => {
-            if (ok || size < MAX_ERROR_BODY) chunks.push(chunk);
+            if (size < MAX_ERROR_BODY) chunks.push(chunk);
             size += chunk.length;
           });
         }
         res.on('end', () => {
           if (settled) return;
+          const received = body !== undefined ? body.result() : chunks.length === 0 ? EMPTY : Buffer.concat(chunks);
+          if (received === undefined) {
+            fail(Object.assign(new Error(`the body ended after ${body!.received} of ${body!.expected} bytes`), { code: 'ECONNRESET' }));
+            return;
+          }
           settled = true;
-          const received = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           resolve({ status, headers: res.headers, body: received });
         });
         // A reset mid-body (node: ECONNRESET "aborted"): a network failure, retried.
