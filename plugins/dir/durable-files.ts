@@ -4,7 +4,7 @@ import { DirectorySync } from './directory-sync.js';
 import { nodeFsOps, type FileOps, type FsOps } from './fs-ops.js';
 
 /**
- * Temp names are the C tool's `mkstemp("<path>.XXXXXX")` (test_io.c, c-s3backer.md §6.3), so
+ * Temp names are the C tool's `mkstemp("<path>.XXXXXX")` (the C tool's test_io.c, `test_io_write_block`), so
  * leftovers of either tool after a crash look alike and listings skip both.
  */
 export const TEMP_NAME_PATTERN = /\.[A-Za-z0-9]{6}$/;

@@ -21,7 +21,7 @@ export async function bareFuseCeiling(source: string, mnt: string, total: number
   const now = new Date();
   const stat = (mode: number, size: number) => ({ mode, size, uid: 0, gid: 0, nlink: 1, atime: now, mtime: now, ctime: now });
   const fuse = new (class extends Fuse {
-    // fuse-native's option whitelist lacks big_writes/max_write (docs/reference/performance-notes.md).
+    // fuse-native's option whitelist lacks big_writes/max_write (fuse-native's index.js `_fuseOptions`).
     protected override _fuseOptions(): string { return `${super._fuseOptions() || '-o'}${super._fuseOptions() ? ',' : ''}big_writes,max_write=${FUSE_REQUEST},direct_io`; }
   })(mnt, {
     getattr: (p, cb) => (p === '/' ? cb(0, stat(0o40755, 4096)) : p === '/file' ? cb(0, stat(0o100600, total)) : cb(-2)),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StoredObject } from '../../src/engine/object-store.js';
 
-/** Golden objects written by the C s3backer 2.1.6 (../shared/fixtures/c-s3backer/README.md). */
+/** Golden objects written by the C s3backer 2.1.6 (test/fixtures/c-s3backer/README.md). */
 export interface FixtureObject {
   key: string;
   block: number;
@@ -25,7 +25,8 @@ export interface FixtureCase {
   mountToken?: { key: string; headers: Record<string, string>; bodyText: string };
 }
 
-export const FIXTURES_PATH = fileURLToPath(new URL('../../../../shared/fixtures/c-s3backer/fixtures.json', import.meta.url));
+// Read from the source tree (this file runs as dist/test/helpers/c-fixtures.js): the repository is self-contained.
+export const FIXTURES_PATH = fileURLToPath(new URL('../../../test/fixtures/c-s3backer/fixtures.json', import.meta.url));
 
 export function loadFixtureCases(): FixtureCase[] {
   return (JSON.parse(readFileSync(FIXTURES_PATH, 'utf8')) as { cases: FixtureCase[] }).cases;
