@@ -316,7 +316,9 @@ test('lean path: an https endpoint is served over TLS on the https agent, payloa
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
       '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   } catch (error) {
-    t.skip(`no openssl to make a test certificate (${(error as Error).message})`);
+    const reason = `no openssl to make a test certificate (${(error as Error).message}); .ci/run installs it`;
+    console.log(`skipping: ${reason}`);
+    t.skip(reason);
     return;
   }
   const [key, cert] = await Promise.all([readFile(join(dir, 'key.pem')), readFile(join(dir, 'cert.pem'))]);
