@@ -115,7 +115,8 @@ export class BlockCache {
   private readonly storageLock = new KeyedMutex<number>();
   private background = 0;
   private readonly roomWaiters: Array<() => void> = [];
-  private readonly cleanWaiters: Array<() => void> = [];
+  /** Woken whenever a background upload or read-ahead finishes: writers held by --blockCacheMaxDirty, and stop(). */
+  private readonly progressWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private sweeper: NodeJS.Timeout | undefined;
@@ -181,7 +182,13 @@ export class BlockCache {
     this.noteRead(block);
     for (;;) {
       const entry = this.entries.get(block);
-      if (!entry) break;
+      if (!entry) {
+        const claimed = await this.claim(block);
+        // Someone else created the entry while we waited for room: read it as they do.
+        if (!claimed) continue;
+        this.counters.readMisses++;
+        return this.fill(claimed);
+      }
       if (entry.loading) {
         // The loader reports a failure to its own caller; we look again (and load it ourselves).
         await entry.loading.catch(() => {});
@@ -197,10 +204,6 @@ export class BlockCache {
       // Queued before any eviction that could follow, so the bytes are still there when it runs.
       return this.storageLock.run(block, () => this.storage.read(block));
     }
-    const claimed = await this.claim(block);
-    if (!claimed) return this.read(block);
-    this.counters.readMisses++;
-    return this.fill(claimed);
   }
 
   /** A whole-block write (the `writeBlock` tap): returns once the bytes are in the cache (stored too with --blockCacheSync). */
@@ -215,7 +218,7 @@ export class BlockCache {
       // A rewrite of a dirty block adds no dirty block: only new dirty blocks wait for room.
       if (maxDirty === 0 || this.dirty.size < maxDirty || (existing && this.dirty.has(existing))) break;
       this.pump();
-      await new Promise<void>((resolve) => this.cleanWaiters.push(resolve));
+      await new Promise<void>((resolve) => this.progressWaiters.push(resolve));
       this.checkRunning();
     }
     let entry: Entry;
@@ -318,8 +321,8 @@ export class BlockCache {
     clearInterval(this.sweeper);
     this.timer = undefined;
     // Let uploads in flight settle: their outcome decides what is dirty.
-    while (this.background > 0) await new Promise<void>((resolve) => this.cleanWaiters.push(resolve));
-    for (const waiters of [this.roomWaiters, this.cleanWaiters]) for (const wake of waiters.splice(0)) wake();
+    while (this.background > 0) await new Promise<void>((resolve) => this.progressWaiters.push(resolve));
+    for (const waiters of [this.roomWaiters, this.progressWaiters]) for (const wake of waiters.splice(0)) wake();
     return this.dirty.size;
   }
 
@@ -541,7 +544,7 @@ export class BlockCache {
 
   private backgroundDone(): void {
     this.background--;
-    for (const wake of this.cleanWaiters.splice(0)) wake();
+    for (const wake of this.progressWaiters.splice(0)) wake();
     this.pump();
   }
 
