@@ -2,6 +2,9 @@ import { mkdir, writeFile, readFile, readdir } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
+/** Hex SHA-256 of some bytes: how the tests compare what was written with what came back. */
+export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
 /** A tree of files with random content and sizes from 0 bytes to 3 MiB, some nested. */
 export async function writeTree(root: string, count = 24, name = 'file'): Promise<Map<string, string>> {
   const sums = new Map<string, string>();
@@ -12,7 +15,7 @@ export async function writeTree(root: string, count = 24, name = 'file'): Promis
     const data = randomBytes(sizes[i % sizes.length]!);
     const path = join(dir, `${name}${i}.bin`);
     await writeFile(path, data);
-    sums.set(path.slice(root.length), createHash('sha256').update(data).digest('hex'));
+    sums.set(path.slice(root.length), sha256(data));
   }
   return sums;
 }
@@ -23,7 +26,7 @@ export async function hashTree(root: string, relative = ''): Promise<Map<string,
     const path = join(relative, entry.name);
     if (entry.name === 'lost+found') continue;
     if (entry.isDirectory()) for (const [k, v] of await hashTree(root, path)) sums.set(k, v);
-    else sums.set('/' + path, createHash('sha256').update(await readFile(join(root, path))).digest('hex'));
+    else sums.set('/' + path, sha256(await readFile(join(root, path))));
   }
   return sums;
 }

@@ -1,21 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, ListObjectsCommand } from '@aws-sdk/client-s3';
+import { ListObjectsCommand } from '@aws-sdk/client-s3';
+import { s3rverClient } from '../helpers/s3rver-client.js';
 import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun, runCommand } from '../helpers/run-command.js';
 import { attachLoop } from '../helpers/loop-device.js';
-import { writeTree, hashTree } from '../helpers/file-tree.js';
+import { writeTree, hashTree, sha256 } from '../helpers/file-tree.js';
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function blockKeys(server: S3rverServer): Promise<string[]> {
-  const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessId, secretAccessKey: server.accessKey } });
+  const s3 = s3rverClient(server);
   try {
     return ((await s3.send(new ListObjectsCommand({ Bucket: 'disk', Prefix: 'vol/' }))).Contents ?? []).map((object) => object.Key!);
   } finally {

@@ -1,15 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, readFile, rm, open } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, ListObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3rverClient } from '../helpers/s3rver-client.js';
 import { startS3rver } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun, runCommand } from '../helpers/run-command.js';
 import { mountExt4 } from '../helpers/loop-device.js';
+import { sha256 } from '../helpers/file-tree.js';
 
 const SIZE = 64 << 20;
 const BLOCK = 64 << 10;
@@ -52,7 +54,7 @@ test('fsync through ext4 on a loop device reaches S3 even with a 60 s write dela
   const image = join(work, 'from-bucket.img');
   const checkDir = join(work, 'check');
   await Promise.all([mkdir(fuseDir), mkdir(fsDir), mkdir(checkDir)]);
-  const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessId, secretAccessKey: server.accessKey } });
+  const s3 = s3rverClient(server);
   let proc: S3backerProcess | undefined;
   let unmountExt4: (() => Promise<void>) | undefined;
   let checkMounted = false;
@@ -78,7 +80,7 @@ test('fsync through ext4 on a loop device reaches S3 even with a 60 s write dela
     await mustRun('mount', ['-o', 'loop', image, checkDir]);
     checkMounted = true;
     const copy = await readFile(join(checkDir, 'synced.bin'));
-    assert.equal(createHash('sha256').update(copy).digest('hex'), createHash('sha256').update(data).digest('hex'));
+    assert.equal(sha256(copy), sha256(data));
 
     await unmountExt4();
     unmountExt4 = undefined;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { s3rverClient } from '../helpers/s3rver-client.js';
 import { startS3rver } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
@@ -33,7 +34,7 @@ test('ext4 on a bucket survives unmount and a new process: every byte, C-named o
     assert.equal(await proc.unmount(), 0, `first s3backer exit status; output:\n${proc.output}`);
 
     // The bucket now holds C-named objects; block 0 records the geometry; the mounted flag is gone.
-    const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessId, secretAccessKey: server.accessKey } });
+    const s3 = s3rverClient(server);
     const listing = await s3.send(new ListObjectsCommand({ Bucket: 'disk', MaxKeys: 1000 }));
     const keys = (listing.Contents ?? []).map((object) => object.Key!);
     assert.ok(keys.length > 10, `expected block objects, got ${keys.length}`);
@@ -54,7 +55,7 @@ test('ext4 on a bucket survives unmount and a new process: every byte, C-named o
     // fstrim: ext4 discards the freed blocks, the loop device punches holes in the disk file, and
     // s3backer deletes the objects of the whole blocks.
     const countObjects = async () => (await s3again.send(new ListObjectsCommand({ Bucket: 'disk', MaxKeys: 1000 }))).Contents?.length ?? 0;
-    const s3again = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessId, secretAccessKey: server.accessKey } });
+    const s3again = s3rverClient(server);
     const beforeTrim = await countObjects();
     await rm(join(fsDir, 'dir0'), { recursive: true });
     await rm(join(fsDir, 'dir1'), { recursive: true });

@@ -1,7 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, readFile, rm, open, type FileHandle } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../helpers/file-tree.js';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import { mountedPaths } from '../../src/frontends/fuse/mount-table.js';
 import { diskHolders } from '../../src/frontends/fuse/disk-holders.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** How long the process may take to finish (drain, flush, clear the flag) once the disk is released. */
 const EXIT_AFTER_RELEASE_MS = 30_000;
