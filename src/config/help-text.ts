@@ -8,6 +8,7 @@ export const GROUP_TITLES: Readonly<Record<OptionGroup, string>> = Object.freeze
   store: 'Store',
   s3: 'S3',
   cache: 'Block cache',
+  codec: 'Compression and encryption',
   fuse: 'FUSE mount',
   general: 'General',
 });
@@ -20,7 +21,8 @@ const FLAG_COLUMN = 30;
 /** How a flag is written, e.g. `-f, --foreground`, `--size=SIZE`, `-F FILE, --configFile=FILE`. */
 export function flagUsage(spec: OptionSpec): string {
   const value = valuePlaceholder(spec);
-  const long = `--${spec.flag}${value === undefined ? '' : '=' + value}`;
+  const optional = spec.type === 'string' && spec.bareValue !== undefined;
+  const long = `--${spec.flag}${value === undefined ? '' : optional ? `[=${value}]` : '=' + value}`;
   const shorts = (spec.aliases ?? []).map((alias) => (alias.length === 1 ? `-${alias}` : `--${alias}`) + (value === undefined ? '' : ` ${value}`));
   return [...shorts, long].join(', ');
 }

@@ -5,7 +5,7 @@ import { parseSize, formatSize } from './parse-size.js';
  * `--name=value`, `-o name=value`), the `defineConfig` types, `--help`, and `docs/config.md` all
  * derive from it, and a test fails when they drift.
  */
-export type OptionGroup = 'volume' | 'store' | 's3' | 'cache' | 'fuse' | 'general';
+export type OptionGroup = 'volume' | 'store' | 's3' | 'cache' | 'codec' | 'fuse' | 'general';
 
 interface OptionBase<T> {
   /** The flag name, as the C s3backer spells it (without `--`). */
@@ -26,7 +26,13 @@ interface OptionBase<T> {
   validate?: (value: T) => string | undefined;
 }
 export interface BooleanOption extends OptionBase<boolean> { type: 'boolean' }
-export interface StringOption extends OptionBase<string> { type: 'string' }
+export interface StringOption extends OptionBase<string> {
+  type: 'string';
+  /** The value a bare `--flag` (no `=VALUE`) means, for the C tool's `--compress[=ALG]` and `--encrypt[=CIPHER]`. */
+  bareValue?: string;
+  /** A secret: never printed (the resolved config shown by --debug masks it). */
+  secret?: boolean;
+}
 export interface IntegerOption extends OptionBase<number> { type: 'integer'; min?: number; max?: number }
 export interface SizeOption extends OptionBase<number> { type: 'size' }
 export interface OctalOption extends OptionBase<number> { type: 'octal' }
@@ -120,6 +126,23 @@ export const OPTION_TABLE = {
   shutdownTimeout: { flag: 'shutdownTimeout', type: 'integer', group: 'cache', default: 120, min: 1, metavar: 'SECONDS',
     doc: 'At unmount, how long to keep retrying dirty blocks that cannot be stored before giving up with an error and exit status 1 (they stay in --blockCacheFile when there is one).' },
 
+  // --- codecs: compression and encryption (the C tool's http_io.c; docs/format.md) ---
+  compress: { flag: 'compress', type: 'string', group: 'codec', bareValue: 'deflate', metavar: 'ALG',
+    doc: 'Compress every block before storing it: `deflate` (a bare `--compress`; zlib format, as the C tool), `zstd`, or `lz4` (ours: the C tool cannot read it). A number is the C tool\'s legacy form: deflate at that level. Reading never needs it: blocks decode by the encoding they record.',
+    validate: (v: string) => (/^(deflate|zstd|lz4|-1|[0-9])$/i.test(v) ? undefined : 'must be deflate, zstd, lz4, or a deflate level from -1 to 9') },
+  compressLevel: { flag: 'compress-level', type: 'integer', group: 'codec', metavar: 'LEVEL', defaultText: 'the algorithm\'s own (deflate 6, zstd 3)',
+    doc: 'Compression level: deflate -1 (default) or 0 to 9; zstd its negative fast levels to 22; lz4 has none.' },
+  encrypt: { flag: 'encrypt', type: 'string', group: 'codec', bareValue: 'AES-128-CBC', metavar: 'CIPHER',
+    doc: 'Encrypt every block and authenticate it with an HMAC, exactly as the C tool does (a bare `--encrypt` means AES-128-CBC; also AES-192-CBC, AES-256-CBC and the other CBC block ciphers OpenSSL has). Implies `--compress`. A wrong password is refused at mount.' },
+  password: { flag: 'password', type: 'string', group: 'codec', metavar: 'PASSWORD', secret: true, defaultText: 'asked on the terminal',
+    doc: 'Encryption password (visible in `ps`: prefer `--passwordFile` or the prompt).' },
+  passwordFile: { flag: 'passwordFile', type: 'string', group: 'codec', metavar: 'FILE',
+    doc: 'Read the encryption password from the first line of this file.' },
+  keyLength: { flag: 'keyLength', type: 'integer', group: 'codec', min: 0, max: 64, metavar: 'BYTES', defaultText: 'the cipher\'s key length',
+    doc: 'Length of the derived key, for volumes written by C s3backer 1.3.5 and older (which derived longer keys); at least the cipher\'s key length.' },
+  defaultContentEncoding: { flag: 'defaultContentEncoding', type: 'string', group: 'codec', metavar: 'TOKENS',
+    doc: 'Encoding to assume for objects stored without a Content-Encoding header, for S3 services that drop it (e.g. `deflate, encrypt-AES-128-CBC`).' },
+
   // --- the FUSE directory ---
   filename: { flag: 'filename', type: 'string', group: 'fuse', default: 'file', metavar: 'NAME',
     doc: 'Name of the disk file in the mount point.', validate: noSlash('--filename') },
@@ -170,7 +193,10 @@ export function parseOptionValue(spec: OptionSpec, raw: string | true): { value:
     if (['false', 'no', '0', 'off'].includes(lower)) return { value: false };
     return { error: `expects no value or true/false, not "${raw}"` };
   }
-  if (raw === true) return { error: 'needs a value (--' + spec.flag + '=VALUE)' };
+  if (raw === true) {
+    if (spec.type === 'string' && spec.bareValue !== undefined) return { value: spec.bareValue };
+    return { error: 'needs a value (--' + spec.flag + '=VALUE)' };
+  }
   switch (spec.type) {
     case 'string': return { value: raw };
     case 'size': {

@@ -1,5 +1,5 @@
 import { HookMap, type Tap } from 'tapable';
-import { createEngineHooks, type EngineHooks, type MountContext, type PluginHooks, type EvictEvent } from './hooks.js';
+import { createEngineHooks, type EngineHooks, type MountContext, type PluginHooks, type EvictEvent, type EncodedObject, type BlockContext } from './hooks.js';
 import type { S3BackerPlugin, EnginePluginApi } from './plugin.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { ObjectStore } from './object-store.js';
@@ -42,6 +42,8 @@ export class Engine {
   private state: EngineState = 'configuring';
   private readonly pluginNames = new Set<string>();
   private mounted: Mounted | undefined;
+  /** What plugins get as `hooks`: the same hooks, except that `decode.for()` keys are case-insensitive. */
+  private readonly pluginHooks: PluginHooks;
 
   constructor(readonly config: ResolvedConfig, options: EngineOptions = {}) {
     this.logSink = options.log ?? (() => {});
@@ -50,6 +52,11 @@ export class Engine {
       if (hook instanceof HookMap) hook.intercept({ factory: (_key, inner) => this.guard(inner) });
       else this.guard(hook);
     }
+    this.guardEncodeContract();
+    const decode = this.hooks.decode;
+    // Tokens are matched case-insensitively (the C tool writes "encrypt-AES-128-CBC" and compares
+    // without case): a codec that taps "MYCODEC" must read back what it wrote as "MYCODEC".
+    this.pluginHooks = Object.freeze({ ...this.hooks, decode: Object.freeze({ for: (token: string) => decode.for(token.toLowerCase()) }) }) as unknown as PluginHooks;
   }
 
   /** An engine with `plugins` applied in order (config-file plugins first), then sealed. */
@@ -71,8 +78,57 @@ export class Engine {
   }
 
   seal(): this {
-    if (this.state === 'configuring') this.state = 'sealed';
+    if (this.state !== 'configuring') return this;
+    this.checkOneDecoderPerToken();
+    this.state = 'sealed';
     return this;
+  }
+
+  /** Two decoders for one token would run as a silent chain: a configuration error instead. */
+  private checkOneDecoderPerToken(): void {
+    for (const [token, hook] of (this.hooks.decode as unknown as { _map: Map<string, { taps: Array<{ name: string }> }> })._map) {
+      if (hook.taps.length > 1) {
+        throw new S3BackerError('S3B_CODEC_CONTRACT',
+          `plugins ${hook.taps.map((tap) => `"${tap.name}"`).join(' and ')} both decode Content-Encoding "${token}"; configure only one of them`,
+          { token });
+      }
+    }
+  }
+
+  /**
+   * Each encode tap must append a token when it changes the body, and keep the tokens before it:
+   * an object whose body no token explains would be stored and then read back as garbage.
+   */
+  private guardEncodeContract(): void {
+    this.hooks.encode.intercept({
+      register: (tap) => {
+        const check = (before: EncodedObject, after: EncodedObject, block: BlockContext): EncodedObject => {
+          const kept = after.encodings.length >= before.encodings.length && before.encodings.every((token, i) => after.encodings[i] === token);
+          const added = after.encodings.length > before.encodings.length;
+          if (kept && (added || after.body === before.body || after.body.equals(before.body))) return after;
+          throw new S3BackerError('S3B_CODEC_CONTRACT',
+            kept
+              ? `encode tap "${tap.name}" changed the block's bytes without appending a Content-Encoding token, so they could never be decoded; the codec must append its token`
+              : `encode tap "${tap.name}" removed or reordered the Content-Encoding tokens [${before.encodings.join(', ')}] (now [${after.encodings.join(', ')}]); a codec may only append its own`,
+            { block: block.block, plugin: tap.name, hook: 'encode' });
+        };
+        const fn = tap.fn as (object: EncodedObject, block: BlockContext, callback?: (error: unknown, result?: EncodedObject) => void) => unknown;
+        if (tap.type === 'promise') {
+          tap.fn = async (before: EncodedObject, block: BlockContext): Promise<EncodedObject> => check(before, await (fn(before, block) as Promise<EncodedObject>), block);
+        } else if (tap.type === 'sync') {
+          tap.fn = (before: EncodedObject, block: BlockContext) => check(before, fn(before, block) as EncodedObject, block);
+        } else {
+          tap.fn = (before: EncodedObject, block: BlockContext, callback: (error: unknown, result?: EncodedObject) => void) =>
+            fn(before, block, (error, after) => {
+              if (error) return callback(error);
+              let checked: EncodedObject;
+              try { checked = check(before, after!, block); } catch (contractError) { return callback(contractError); }
+              callback(null, checked);
+            });
+        }
+        return tap;
+      },
+    });
   }
 
   get geometry(): BlockGeometry {
@@ -117,7 +173,7 @@ export class Engine {
         size: config.size, blockSize: config.blockSize, prefix: config.prefix, blockHashPrefix: config.blockHashPrefix,
         noAutoDetect: config.noAutoDetect, force: config.force,
       }, this.log);
-      const objects = new ObjectPipeline(store, this.hooks, geometry);
+      const objects = new ObjectPipeline(store, this.hooks, geometry, { defaultContentEncoding: config.defaultContentEncoding });
       const tier = new BlockTier(this.hooks, objects);
       const device = new BlockDevice(geometry, tier, config.readOnly);
       const context: MountContext = { store, geometry, config, mountToken: lease.token };
@@ -238,7 +294,7 @@ export class Engine {
   private pluginApi(): EnginePluginApi {
     const engine = this;
     return {
-      hooks: this.hooks as PluginHooks,
+      hooks: this.pluginHooks,
       config: this.config,
       get geometry() { return engine.geometry; },
       get objects() { return engine.objects; },

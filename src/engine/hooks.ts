@@ -137,9 +137,23 @@ export function createEngineHooks() {
     /** A cache tier dropped a block from memory (plugins call `engine.evicted()`). */
     evict: new AsyncSeriesHook<[EvictEvent]>(['event'], 'evict'),
 
-    /** Object tier, write: each tap transforms the body and appends its Content-Encoding token (compress, then encrypt). */
+    /**
+     * Object tier, write: each tap transforms the body and appends its Content-Encoding token
+     * (compress, then encrypt). The engine enforces the codec contract: a tap that changes the body
+     * must append a token, may not drop earlier ones, and every token stored must have a decoder.
+     */
     encode: new AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>(['object', 'block'], 'encode') as Codec,
-    /** Object tier, read: keyed by lower-case token; the engine walks the object's recorded tokens right to left. */
+    /**
+     * Object tier, read: before any decoding, the object as stored (`encodings` = its tokens). A tap
+     * throws to refuse it: an encrypting plugin refuses an object that lacks its token, so a plain
+     * object put in place of an encrypted one is never returned as data (the C tool's "was supposed
+     * to be encrypted", http_io.c).
+     */
+    checkObject: new AsyncSeriesHook<[EncodedObject, BlockContext]>(['object', 'block'], 'checkObject'),
+    /**
+     * Object tier, read: keyed by token, case-insensitively (the engine lower-cases the key of
+     * `for()`); the engine walks the object's recorded tokens right to left. One decoder per token.
+     */
     decode: new HookMap<Codec>((token: string) => new AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>(['object', 'block'], `decode:${token}`) as Codec),
   });
 }

@@ -1,7 +1,7 @@
 import type { EngineHooks, BlockContext, EncodedObject } from './hooks.js';
 import type { ObjectStore } from './object-store.js';
 import type { BlockGeometry } from './block-geometry.js';
-import { S3BackerError } from '../errors/s3backer-error.js';
+import { S3BackerError, isS3BackerError } from '../errors/s3backer-error.js';
 
 /** Metadata the C tool puts on block 0 (and reads back to auto-detect the volume's geometry). */
 export const FILE_SIZE_META = 's3backer-filesize';
@@ -33,6 +33,7 @@ export class ObjectPipeline {
     private readonly store: ObjectStore,
     private readonly hooks: EngineHooks,
     readonly geometry: BlockGeometry,
+    private readonly options: ObjectPipelineOptions = {},
   ) {
     this.zeroBlock = Buffer.alloc(geometry.blockSize);
   }
@@ -54,17 +55,23 @@ export class ObjectPipeline {
     const context = this.context(block);
     const stored = await this.store.get(context.key);
     if (!stored) return { data: Buffer.alloc(this.geometry.blockSize), etag: undefined };
-    const tokens = parseContentEncoding(stored.contentEncoding);
+    // The C tool's --defaultContentEncoding: for stores that drop the header (http_io.c).
+    const tokens = parseContentEncoding(stored.contentEncoding ?? this.options.defaultContentEncoding);
     let object: EncodedObject = { body: stored.body, encodings: tokens, metadata: stored.metadata };
+    if (this.hooks.checkObject.isUsed()) await this.hooks.checkObject.promise(object, context);
     for (let i = tokens.length - 1; i >= 0; i--) {
       const token = tokens[i]!;
       const decoder = this.hooks.decode.get(token.toLowerCase());
       if (!decoder?.isUsed()) {
         throw new S3BackerError('S3B_UNKNOWN_ENCODING',
-          `stored with Content-Encoding "${tokens.join(', ')}", but no configured plugin decodes "${token}"; add the plugin that handles "${token}" to the configuration`,
-          { block });
+          `stored with Content-Encoding "${tokens.join(', ')}", but no configured plugin decodes "${token}"; ${unknownTokenAdvice(token)}`,
+          { block, token });
       }
-      object = await decoder.promise({ ...object, encodings: tokens.slice(0, i) }, context);
+      try {
+        object = await decoder.promise({ ...object, encodings: tokens.slice(0, i) }, context);
+      } catch (error) {
+        throw asDecodeError(error, block, token);
+      }
     }
     if (object.body.length !== this.geometry.blockSize) {
       throw new S3BackerError('S3B_BLOCK_CORRUPT',
@@ -96,6 +103,14 @@ export class ObjectPipeline {
     const encoded = this.hooks.encode.isUsed()
       ? await this.hooks.encode.promise({ body: data, encodings: [], metadata }, context)
       : { body: data, encodings: [], metadata };
+    // Never store what this configuration cannot read back (a half-configured codec, a token typo).
+    for (const token of encoded.encodings) {
+      if (!this.hooks.decode.get(token.toLowerCase())?.isUsed()) {
+        throw new S3BackerError('S3B_CODEC_CONTRACT',
+          `refusing to store "${context.key}" with Content-Encoding "${encoded.encodings.join(', ')}": no configured plugin decodes "${token}", so the block could never be read back; configure the codec's decoder too`,
+          { block, token });
+      }
+    }
     const { etag } = await this.store.put(context.key, encoded.body, {
       metadata: { ...encoded.metadata },
       contentType: BLOCK_CONTENT_TYPE,
@@ -107,4 +122,29 @@ export class ObjectPipeline {
   private context(block: number): BlockContext {
     return { block, key: this.geometry.key(block), blockSize: this.geometry.blockSize };
   }
+}
+
+export interface ObjectPipelineOptions {
+  /** Tokens assumed for an object stored without a Content-Encoding (`--defaultContentEncoding`). */
+  readonly defaultContentEncoding?: string | undefined;
+}
+
+/** What to tell the user about a token nothing decodes. */
+function unknownTokenAdvice(token: string): string {
+  if (/^encrypt-/i.test(token)) return `the volume is encrypted with ${token.slice(8).toUpperCase()}: mount with --encrypt=${token.slice(8).toUpperCase()} and its password`;
+  return `add the plugin that handles "${token}" to the configuration`;
+}
+
+/**
+ * A codec's failure names the block and the token: a foreign error (zlib's "incorrect header
+ * check") arrives wrapped as S3B_PLUGIN_ERROR by the engine and becomes S3B_DECODE_FAILED; errors a
+ * codec raised on purpose (S3B_AUTH_FAILED) keep their code.
+ */
+function asDecodeError(error: unknown, block: number, token: string): unknown {
+  if (isS3BackerError(error) && error.code !== 'S3B_PLUGIN_ERROR') return error;
+  const cause = isS3BackerError(error) ? (error.cause ?? error) : error;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new S3BackerError('S3B_DECODE_FAILED',
+    `the object does not decode as "${token}" (${reason}); it is corrupt or truncated in the store. Restore the block from a backup, or write it again to replace it`,
+    { block, token, cause, ...(isS3BackerError(error) && error.plugin ? { plugin: error.plugin } : {}) });
 }

@@ -30,7 +30,12 @@ export const ERROR_CODES = {
 
   // --- objects and encodings ---
   S3B_UNKNOWN_ENCODING: { errno: 'EIO', summary: 'A stored block records a Content-Encoding that no configured plugin can decode.' },
-  S3B_BLOCK_CORRUPT: { errno: 'EIO', summary: 'A stored block has the wrong length or could not be decoded.' },
+  S3B_BLOCK_CORRUPT: { errno: 'EIO', summary: 'A stored block decodes to the wrong length (truncated, or the volume\'s `--blockSize` is wrong).' },
+  S3B_DECODE_FAILED: { errno: 'EIO', summary: 'A stored block could not be decoded by the codec its Content-Encoding names (a corrupt or truncated compressed body); the message names the block and the token.' },
+  S3B_AUTH_FAILED: { errno: 'EIO', summary: 'A block of an encrypted volume failed authentication: its HMAC does not match (tampered, copied from another block, wrong password), is missing, or the object is not encrypted at all; nothing of it is returned as data.' },
+  S3B_WRONG_PASSWORD: { errno: 'EACCES', summary: 'The encryption password (or cipher, or `--keyLength`) does not match the one the volume was written with; the mount is refused before anything is written.' },
+  S3B_CODEC_CONTRACT: { errno: 'EIO', summary: 'A codec plugin broke the codec contract: two plugins decode one token, an encode tap changed the body without appending a token, or an object would be stored with a token no plugin decodes.' },
+  S3B_CODEC_UNAVAILABLE: { errno: 'EINVAL', summary: 'The library a codec needs (zstd, lz4) cannot be loaded on this machine.' },
 
   // --- backends ---
   S3B_BACKEND_IO: { errno: 'EIO', summary: 'The object store answered with an error that retries did not cure.' },

@@ -8,6 +8,8 @@ export interface S3BackerErrorDetails {
   plugin?: string;
   /** Hook the tap was running on. */
   hook?: string;
+  /** The Content-Encoding token (codec) the error concerns. */
+  token?: string;
   cause?: unknown;
 }
 
@@ -20,6 +22,7 @@ export class S3BackerError extends Error {
   readonly block: number | undefined;
   readonly plugin: string | undefined;
   readonly hook: string | undefined;
+  readonly token: string | undefined;
 
   constructor(code: ErrorCode, message: string, details: S3BackerErrorDetails = {}) {
     const where = details.block === undefined ? '' : `block ${formatBlockNumber(details.block)}: `;
@@ -29,6 +32,7 @@ export class S3BackerError extends Error {
     this.block = details.block;
     this.plugin = details.plugin;
     this.hook = details.hook;
+    this.token = details.token;
   }
 
   /** The errno a frontend answers the kernel with. */

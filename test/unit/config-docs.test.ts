@@ -45,7 +45,7 @@ function sample(spec: OptionSpec): { text: string | undefined; value: unknown } 
     case 'integer': return { text: String(spec.min ?? 0), value: spec.min ?? 0 };
     case 'enum': return { text: spec.values.at(-1)!, value: spec.values.at(-1) };
     case 'string': {
-      const text = ['value', 'http://127.0.0.1:4568/'].find((candidate) => checkOptionValue(spec, candidate) === undefined)!;
+      const text = ['value', 'http://127.0.0.1:4568/', 'zstd'].find((candidate) => checkOptionValue(spec, candidate) === undefined)!;
       return { text, value: text };
     }
   }
@@ -71,5 +71,7 @@ test('every flag parses, as --flag, in an -o list and through its aliases', () =
       assert.equal(parseArgv(text === undefined ? [`-${alias}`] : [`-${alias}`, text]).options[key], value, `-${alias}`);
     }
     if (spec.type === 'boolean') assert.equal(parseArgv([`--no-${spec.flag}`]).options[key], false, `--no-${spec.flag}`);
+    // --compress and --encrypt also stand alone, as in the C tool.
+    if (spec.type === 'string' && spec.bareValue !== undefined) assert.equal(parseArgv([`--${spec.flag}`]).options[key], spec.bareValue, `--${spec.flag}`);
   }
 });
