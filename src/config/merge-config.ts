@@ -252,6 +252,29 @@ function checkCrossFlags(merged: Record<string, unknown>): void {
   if (merged.blockCacheFile !== undefined && merged.blockCacheSize === 0) {
     throw new S3BackerError('S3B_CONFIG_INVALID', '--blockCacheFile needs a block cache, but --blockCacheSize=0 disables it; give a cache size or drop the cache file');
   }
+  checkCodecFlags(merged);
+}
+
+/**
+ * The C tool only warns about encryption flags without --encrypt (s3b_config.c); an option that is
+ * parsed and then ignored hides a mistake (a forgotten --encrypt writes plain blocks), so we refuse.
+ */
+function checkCodecFlags(merged: Record<string, unknown>): void {
+  if (merged.password !== undefined && merged.passwordFile !== undefined) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', '--password and --passwordFile cannot both be given; keep only one source of the password');
+  }
+  if (merged.encrypt === undefined) {
+    const stray = ['password', 'passwordFile', 'keyLength'].find((key) => merged[key] !== undefined);
+    if (stray !== undefined) {
+      throw new S3BackerError('S3B_CONFIG_INVALID', `--${stray === 'keyLength' ? 'keyLength' : stray} only applies to an encrypted volume, and --encrypt was not given; add --encrypt or drop --${stray}`);
+    }
+  }
+  if (merged.compressLevel !== undefined && merged.compress === undefined && merged.encrypt === undefined) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', '--compress-level needs --compress (or --encrypt, which compresses with deflate); add --compress=ALG or drop the level');
+  }
+  if (merged.compressLevel !== undefined && /^-?\d+$/.test(String(merged.compress))) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', `--compress=${String(merged.compress)} already gives the deflate level; drop --compress-level or write --compress=deflate`);
+  }
 }
 
 function invalid(where: string, key: string, reason: string): S3BackerError {

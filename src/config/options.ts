@@ -30,8 +30,6 @@ export interface StringOption extends OptionBase<string> {
   type: 'string';
   /** The value a bare `--flag` (no `=VALUE`) means, for the C tool's `--compress[=ALG]` and `--encrypt[=CIPHER]`. */
   bareValue?: string;
-  /** A secret: never printed (the resolved config shown by --debug masks it). */
-  secret?: boolean;
 }
 export interface IntegerOption extends OptionBase<number> { type: 'integer'; min?: number; max?: number }
 export interface SizeOption extends OptionBase<number> { type: 'size' }
@@ -134,7 +132,7 @@ export const OPTION_TABLE = {
     doc: 'Compression level: deflate -1 (default) or 0 to 9; zstd its negative fast levels to 22; lz4 has none.' },
   encrypt: { flag: 'encrypt', type: 'string', group: 'codec', bareValue: 'AES-128-CBC', metavar: 'CIPHER',
     doc: 'Encrypt every block and authenticate it with an HMAC, exactly as the C tool does (a bare `--encrypt` means AES-128-CBC; also AES-192-CBC, AES-256-CBC and the other CBC block ciphers OpenSSL has). Implies `--compress`. A wrong password is refused at mount.' },
-  password: { flag: 'password', type: 'string', group: 'codec', metavar: 'PASSWORD', secret: true, defaultText: 'asked on the terminal',
+  password: { flag: 'password', type: 'string', group: 'codec', metavar: 'PASSWORD', defaultText: 'asked on the terminal',
     doc: 'Encryption password (visible in `ps`: prefer `--passwordFile` or the prompt).' },
   passwordFile: { flag: 'passwordFile', type: 'string', group: 'codec', metavar: 'FILE',
     doc: 'Read the encryption password from the first line of this file.' },

@@ -13,6 +13,9 @@ export interface FixtureObject {
 export interface FixtureWrite { block: number; kind: 'pattern' | 'text' | 'zeros'; key: string; plaintextSha256?: string }
 export interface FixtureCase {
   name: string;
+  /** The C tool's flags besides the common ones (README "Cases"). */
+  flags: string[];
+  bucket: string;
   prefix: string;
   blockSize: number;
   size: number;
@@ -20,6 +23,8 @@ export interface FixtureCase {
   blockHashPrefix?: boolean;
   compression: { alg: string; level: number } | null;
   encryption: string | null;
+  password?: string;
+  derivedCrypto?: { salt: string; keyHex: string; ivkeyHex: string; ivHexByBlock: Record<string, string> };
   writes: FixtureWrite[];
   objects: FixtureObject[];
   mountToken?: { key: string; headers: Record<string, string>; bodyText: string };

@@ -7,9 +7,12 @@ import { FuseFrontend } from '../../frontends/fuse/fuse-frontend.js';
 import type { Engine } from '../../engine/engine.js';
 import { createEngine } from '../run-engine.js';
 import { switchableLogSink } from '../daemon-log-sink.js';
+import { resolvePassword } from '../read-password.js';
 
 /** Set in the environment of the background child that serves the mount. */
 const DAEMON_ENV = 'S3BACKER_DAEMON_CHILD';
+/** Set when the parent sends the (prompted or file) password over IPC: never in argv or the environment. */
+const PASSWORD_IPC_ENV = 'S3BACKER_PASSWORD_OVER_IPC';
 
 async function checkMountPoint(mountPoint: string): Promise<string> {
   const path = resolve(mountPoint);
@@ -25,10 +28,13 @@ async function checkMountPoint(mountPoint: string): Promise<string> {
  * serves it from a background process, unless `-f`. The background process is this program again
  * with `-f`, reporting over IPC whether the mount succeeded, so errors still reach the terminal.
  */
-export async function mountCommand(config: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[]): Promise<number> {
-  const mountPoint = await checkMountPoint(config.mountPoint!);
+export async function mountCommand(given: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[]): Promise<number> {
+  const mountPoint = await checkMountPoint(given.mountPoint!);
   const isDaemon = process.env[DAEMON_ENV] !== undefined;
-  if (!config.foreground && !isDaemon) return daemonize(argv, mountPoint);
+  // Ask for the password here, on the terminal, before going to the background.
+  const password = isDaemon && process.env[PASSWORD_IPC_ENV] !== undefined ? await passwordFromParent() : await resolvePassword(given);
+  if (!given.foreground && !isDaemon) return daemonize(argv, mountPoint, password);
+  const config: ResolvedConfig = password === undefined ? given : Object.freeze({ ...given, password });
 
   const logging = switchableLogSink({ debug: config.debug, quiet: config.quiet });
   const engine = createEngine(config, logging.sink);
@@ -139,17 +145,33 @@ function serveUntilReleased(frontend: FuseFrontend, engine: Engine, mountPoint: 
   });
 }
 
-async function daemonize(argv: readonly string[], mountPoint: string): Promise<number> {
+/** The background child's password: asked from the parent over IPC (a message sent before we listen would be lost). */
+function passwordFromParent(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    process.send?.({ type: 'want-password' });
+    const timer = setTimeout(() => reject(new S3BackerError('S3B_CONFIG_INVALID', 'the password did not arrive from the starting process')), 30_000);
+    process.once('message', (message: { type?: string; password?: string }) => {
+      clearTimeout(timer);
+      if (message.type === 'password' && typeof message.password === 'string') resolve(message.password);
+      else reject(new S3BackerError('S3B_CONFIG_INVALID', 'the starting process sent no password'));
+    });
+  });
+}
+
+async function daemonize(argv: readonly string[], mountPoint: string, password: string | undefined): Promise<number> {
   // The child's stderr is a pipe to us, relayed while it starts; once it is mounted it logs to
   // syslog and we exit, so nobody's pipe stays open for the life of the mount.
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, [DAEMON_ENV]: '1' },
+    env: { ...process.env, [DAEMON_ENV]: '1', ...(password === undefined ? {} : { [PASSWORD_IPC_ENV]: '1' }) },
   });
+  if (password !== undefined) {
+    child.on('message', (message: { type?: string }) => { if (message.type === 'want-password') child.send({ type: 'password', password }); });
+  }
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   return new Promise<number>((done) => {
-    child.once('message', (message: { type?: string; pid?: number }) => {
+    child.on('message', (message: { type?: string; pid?: number }) => {
       if (message.type !== 'ready') return;
       process.stderr.write(`s3backer: s3backer process ${message.pid} for ${mountPoint} started\n`);
       child.stderr!.destroy();
