@@ -184,3 +184,18 @@ test('the result is frozen', () => {
   input.cli.fuseOptions.push('allow_other');
   assert.deepEqual(result.fuseOptions, ['ro']);
 });
+
+test('codec flags: --compress and --encrypt stand alone or take a value; stray or conflicting codec flags are refused', () => {
+  const mount = ['bucket', '/mnt'];
+  assert.equal(resolve(['--compress', ...mount]).config.compress, 'deflate');
+  assert.equal(resolve(['--compress=zstd', '--compress-level=19', ...mount]).config.compressLevel, 19);
+  assert.equal(resolve(['--encrypt', '--password=x', ...mount]).config.encrypt, 'AES-128-CBC');
+  assert.equal(resolve(['-o', 'encrypt=AES-256-CBC,passwordFile=/pw', ...mount]).config.passwordFile, '/pw');
+  fails(['--compress=gzip', ...mount], null, 'S3B_CONFIG_INVALID', /deflate, zstd, lz4/);
+  fails(['--password=x', ...mount], null, 'S3B_CONFIG_INVALID', /--password only applies to an encrypted volume/);
+  fails(['--keyLength=32', ...mount], null, 'S3B_CONFIG_INVALID', /--keyLength only applies/);
+  fails(['--encrypt', '--password=x', '--passwordFile=/pw', ...mount], null, 'S3B_CONFIG_INVALID', /cannot both be given/);
+  fails(['--compress-level=3', ...mount], null, 'S3B_CONFIG_INVALID', /needs --compress/);
+  fails(['--compress=9', '--compress-level=3', ...mount], null, 'S3B_CONFIG_INVALID', /already gives the deflate level/);
+  assert.equal(resolve(['--encrypt', '--password=x', '--compress-level=9', ...mount]).config.compressLevel, 9, 'encryption compresses, so a level is meaningful');
+});
