@@ -23,8 +23,8 @@ export interface DirStoreOptions {
 }
 
 /**
- * One file per object at `<dir>/<key>`, exactly the C tool's `--test` layout (c-s3backer.md
- * §6.3): raw bodies, written to `<path>.XXXXXX` and renamed into place, a missing file reads as
+ * One file per object at `<dir>/<key>`, exactly the C tool's `--test` layout (test_io.c):
+ * raw bodies, written to `<path>.XXXXXX` and renamed into place, a missing file reads as
  * missing. Unlike the C tool's test_io.c, a put or delete returns only once it is on disk (file
  * and directory fsync'd, see DurableFiles), as a store must before a block is acknowledged. What
  * S3 would keep beside the body (metadata, Content-Encoding, Content-Type) goes to a sidecar

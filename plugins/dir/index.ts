@@ -6,7 +6,7 @@ export const DIR_PLUGIN_NAME = 'dir';
 
 /**
  * Provides the `dir` store when `store: 'dir'` is configured (the config layer turns the C tool's
- * `--test` into that, c-s3backer.md §6.3); the bucket argument is the directory.
+ * `--test` into that, test_io.c); the bucket argument is the directory.
  */
 export function dirPlugin(): S3BackerPlugin {
   return {

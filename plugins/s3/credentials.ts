@@ -6,7 +6,7 @@ import { S3BackerError } from '../../src/errors/s3backer-error.js';
 /** How the S3 client authenticates. */
 export type S3Credentials =
   | { kind: 'static'; accessKeyId: string; secretAccessKey: string; /** Where the key came from, for messages. */ source: string }
-  /** `--accessId=` (empty): unsigned requests, for public buckets (c-s3backer.md §3.2: no Authorization header). */
+  /** `--accessId=` (empty): unsigned requests, for public buckets (http_io.c then sends no Authorization header). */
   | { kind: 'anonymous' }
   /** Nothing configured: the AWS SDK's default provider chain (environment, profile, SSO, IMDS ...). */
   | { kind: 'default-chain' };
@@ -22,7 +22,7 @@ export interface CredentialOptions {
 /** What the resolution reads from the process; injectable for tests. */
 export interface CredentialEnvironment {
   env?: Readonly<Record<string, string | undefined>>;
-  /** Defaults to `$HOME`, else the OS home directory (the C tool uses `$HOME`, §2.3). */
+  /** Defaults to `$HOME`, else the OS home directory (the C tool uses `$HOME`, s3b_config.c). */
   homeDir?: string;
 }
 
@@ -34,9 +34,10 @@ export interface AccessFileEntry {
 export const DEFAULT_ACCESS_FILE_NAME = '.s3backer_passwd';
 
 /**
- * The C tool's access file format (§6.9): one `accessID:accessKey` per line; lines starting with
- * `#`, empty lines, lines starting with white space and lines without `:` are skipped; trailing
- * white space is trimmed; the line splits at the FIRST `:` (secret keys may contain colons).
+ * The C tool's access file format (s3b_config.c, --accessFile): one `accessID:accessKey` per line;
+ * lines starting with `#`, empty lines, lines starting with white space and lines without `:` are
+ * skipped; trailing white space is trimmed; the line splits at the FIRST `:` (secret keys may
+ * contain colons).
  */
 export function parseAccessFile(text: string): AccessFileEntry[] {
   const entries: AccessFileEntry[] = [];

@@ -33,7 +33,7 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
     apply(engine) {
       if (engine.config.store !== 's3') return;
       resolveS3Endpoint(engine.config);
-      // The C tool prints the http_* section only when the http layer exists (§5).
+      // The C tool prints the http_* section only when the http layer exists (its fuse_ops.c stats file).
       const stats = new S3Stats();
       engine.stats(stats);
       const logger = engine.config.debug ? engine.logger(S3_PLUGIN_NAME) : undefined;

@@ -1,5 +1,5 @@
 /**
- * The C tool's back-off (c-s3backer.md §3.3, `http_io_perform_io`): the first pause is
+ * The C tool's back-off (http_io.c, `http_io_perform_io`): the first pause is
  * `initialRetryPause`, each next one doubles, and the last is trimmed so that the SUM of the pauses
  * never exceeds `maxRetryPause`; once the sum reaches it, the error is reported. With the defaults
  * (200 ms, 30 s) that is 200, 400, ... 12800, 3000 ms: about 8 retries, not counting request time.

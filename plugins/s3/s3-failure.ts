@@ -82,7 +82,7 @@ export function describeFailure(error: unknown): S3Failure {
   return { kind: 'client', ...base };
 }
 
-/** C semantics (§3.3) minus 401/403: retry 5xx, throttling and network failures only. */
+/** The C tool's http_io_perform_io semantics minus 401/403: retry 5xx, throttling and network failures only. */
 export function isRetryableFailure(failure: S3Failure): boolean {
   return RETRYABLE.has(failure.kind);
 }

@@ -3,7 +3,7 @@ import { formatSeconds, type StatsProvider } from '../../src/engine/stats-regist
 export type S3Method = 'GET' | 'PUT' | 'DELETE' | 'HEAD' | 'LIST';
 
 /**
- * The C tool's `http_*` stats lines (c-s3backer.md §5), counted per HTTP attempt as `http_io.c`
+ * The C tool's `http_*` stats lines (its fuse_ops.c stats file), counted per HTTP attempt as `http_io.c`
  * does: successes by method with their time, error statuses by class, retries with their pauses.
  * Only counters this client really keeps are printed (no curl_*, no verify/mismatch, no canceled
  * writes; HEAD counts are not printed by the C tool either, so they are not kept).
@@ -69,7 +69,8 @@ export class S3Stats implements StatsProvider {
   recordNotFound(method: S3Method, key: string): void {
     if (!this.isBlockKey(key)) return;
     if (method === 'GET') this.zeroBlocksRead++;
-    // §3.3: 404 on DELETE is success, and the C tool then counts the block as written zero.
+    // 404 on DELETE is success (http_io.c `http_io_perform_io`), and the C tool then counts the block
+    // as written zero.
     else if (method === 'DELETE') this.zeroBlocksWritten++;
   }
 

@@ -11,7 +11,8 @@ export interface S3Endpoint {
 type EndpointConfig = Pick<ResolvedConfig, 'region' | 'ssl'> & { baseURL?: string | undefined; vhost?: boolean | undefined };
 
 /**
- * Where requests go and in which URL style, as the C tool decides (c-s3backer.md §2.4, §6.9):
+ * Where requests go and in which URL style, as the C tool decides (s3b_config.c; s3backer.1, --baseURL,
+ * --region, --vhost):
  * an explicit `--baseURL` is used path-style unless `--vhost`; otherwise AWS's endpoint for the
  * region, where a region other than us-east-1 turns vhost on unless `--no-vhost`. The default
  * endpoint is always https (the C tool's default is plain http unless `--ssl`; we do not send

@@ -128,8 +128,8 @@ export class S3Store implements ObjectStore {
       requestHandler: new NodeHttpHandler({
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
-        // `--timeout` bounds one attempt, connection included (§6.10); the idle-socket limit also
-        // catches a body download that stalls after the headers arrived.
+        // `--timeout` bounds one attempt, connection included (http_io.c's CURLOPT_TIMEOUT); the idle-socket
+        // limit also catches a body download that stalls after the headers arrived.
         connectionTimeout: options.timeoutMs,
         requestTimeout: options.timeoutMs,
         throwOnRequestTimeout: true,
@@ -139,8 +139,8 @@ export class S3Store implements ObjectStore {
     if (options.credentials.kind === 'static') {
       config.credentials = { accessKeyId: options.credentials.accessKeyId, secretAccessKey: options.credentials.secretAccessKey };
     } else if (options.credentials.kind === 'anonymous') {
-      // No Authorization header at all (§3.2). The identity is never used by the no-op signer,
-      // but without one the SDK would run the default provider chain and fail.
+      // No Authorization header at all (as http_io.c without an access ID). The identity is never used
+      // by the no-op signer, but without one the SDK would run the default provider chain and fail.
       config.credentials = { accessKeyId: '', secretAccessKey: '' };
       config.signer = { sign: async (request) => request };
     }
@@ -235,7 +235,7 @@ export class S3Store implements ObjectStore {
       if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
       etag = response.ETag;
     }
-    // §3.2: the server's ETag is what we keep (never a local MD5: SSE-KMS ETags are not MD5s).
+    // The server's ETag is what we keep (never a local MD5: SSE-KMS ETags are not MD5s, archiecobbs/s3backer#135).
     if (!etag) {
       throw new S3BackerError('S3B_BACKEND_IO', `PUT ${key} at ${this.description}: the answer has no ETag header; the server is not S3-compatible enough, check --baseURL`);
     }
@@ -245,13 +245,13 @@ export class S3Store implements ObjectStore {
   async delete(key: string): Promise<void> {
     this.check();
     const lean = this.lean !== undefined ? this.lean : await this.leanClient();
-    // 404 is success (§3.2, C issue #35): the object is gone either way.
+    // 404 is success (http_io.c, archiecobbs/s3backer#35): the object is gone either way.
     if (lean !== null) await this.perform('DELETE', key, () => lean.delete(key), { notFoundIsAnswer: true });
     else await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
   }
 
   /**
-   * ListObjects v1 with `Marker`, as the C tool lists (§3.9): s3rver answers 500 to every truncated
+   * ListObjects v1 with `Marker`, as the C tool lists (http_io.c, --listBlocks): s3rver answers 500 to every truncated
    * ListObjectsV2 page under Node >= 17 (performance-notes.md). The next marker is the last key of
    * the page (`NextMarker` is only sent with a delimiter).
    */

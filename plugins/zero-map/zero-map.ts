@@ -1,5 +1,5 @@
 /**
- * One bit per block: "known to be all zeros". The C tool's zero_cache (§1.3): set after a read
+ * One bit per block: "known to be all zeros". The C tool's zero_cache (zero_cache.c): set after a read
  * returned zeros or a zero write succeeded, cleared before a non-zero write (so a failed write
  * leaves the block "unknown", never wrongly "zero").
  */

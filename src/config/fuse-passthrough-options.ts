@@ -1,7 +1,7 @@
 /**
  * `-o` items that are not s3backer options but standard FUSE / mount(8) options, passed through to
- * the FUSE frontend untouched. The C tool hands every unknown `-o` item to FUSE (§2.4, last row), so a
- * typo such as `-o blocksize=1m` is silently ignored there; we pass only this fixed allow-list and
+ * the FUSE frontend untouched. The C tool hands every unknown `-o` item to FUSE (s3b_config.c, its
+ * fuse_opt parsing), so a typo such as `-o blocksize=1m` is silently ignored there; we pass only this fixed allow-list and
  * report anything else as an unknown option, naming the closest s3backer option.
  *
  * Spelling of an entry:

@@ -51,7 +51,8 @@ export function detectCommand(cli: ParsedCommandLine): CommandName {
 /**
  * Command line + config file + defaults → the frozen ResolvedConfig (vite's resolveConfig). Per key:
  * `cli ?? file ?? default` (null/undefined never override, as in vite's mergeConfig). The file is
- * validated key by key; positionals follow the C tool (§2.1); cross-flag checks from C §2.4 apply.
+ * validated key by key; positionals follow the C tool (s3b_config.c); cross-flag checks from its
+ * `validate_config` apply.
  */
 export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   const { cli } = input;
@@ -67,11 +68,11 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     const value = cli.options[key] ?? (spec.cliOnly ? undefined : file.options[key]) ?? spec.default;
     if (value !== undefined) merged[key] = value;
   }
-  // C §2.4: --fileMode defaults to 0600, or 0400 with --readOnly.
+  // As in the C tool (s3b_config.c): --fileMode defaults to 0600, or 0400 with --readOnly.
   merged.fileMode ??= merged.readOnly === true ? 0o400 : 0o600;
 
   if (merged.test === true) {
-    // --test is the C tool's spelling of the directory store (§6.3).
+    // --test is the C tool's spelling of the directory store (test_io.c).
     const explicitStore = cli.options.store ?? file.options.store;
     if (explicitStore !== undefined && explicitStore !== 'dir') {
       throw new S3BackerError('S3B_CONFIG_INVALID', `--test means --store=dir, but --store=${String(explicitStore)} was also given; drop one of them`);
@@ -176,8 +177,8 @@ function isPlugin(value: unknown): value is S3BackerPlugin {
 }
 
 /**
- * C §2.1: `bucket[/subdir]` then the mount point; `--erase` and `--reset-mounted-flag` take the bucket
- * only; with `--test` (or `--store=dir`) the first argument is a directory. The file may supply either one instead.
+ * As in the C tool (s3b_config.c): `bucket[/subdir]` then the mount point; `--erase` and
+ * `--reset-mounted-flag` take the bucket only; with `--test` (or `--store=dir`) the first argument is a directory. The file may supply either one instead.
  */
 function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command: 'mount' | 'erase' | 'reset-mounted-flag',
   merged: Record<string, unknown>, cwd: string): { bucket: string; mountPoint?: string } {
@@ -196,7 +197,8 @@ function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command
   }
   let bucket: string;
   if (merged.store === 'dir') {
-    // --test / --store=dir: a directory path contains slashes, so no bucket/subdir split (C §6.3).
+    // --test / --store=dir: a directory path contains slashes, so no bucket/subdir split (as with the
+    // C tool's --test, s3b_config.c).
     // Absolute, because a background daemon no longer runs in the current directory.
     if (bucketText === '') throw new S3BackerError('S3B_USAGE', `the directory argument may not be empty; ${usage}`);
     bucket = resolve(cwd, bucketText);
@@ -211,7 +213,7 @@ function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command
   return { bucket, mountPoint: resolve(cwd, mountPointText) };
 }
 
-/** C §2.1: `bucket/subdir` means `--prefix=subdir/`; the subdir is checked strictly, as the C tool does. */
+/** `bucket/subdir` means `--prefix=subdir/`; the subdir is checked strictly, as the C tool's s3b_config.c does. */
 function splitBucket(text: string, merged: Record<string, unknown>, cli: ParsedCommandLine, file: ValidatedFile): string {
   if (text === '' || text.startsWith('/')) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `invalid bucket "${text}": the bucket name may not be empty or start with "/"; write bucket or bucket/subdir`);
@@ -232,7 +234,7 @@ function splitBucket(text: string, merged: Record<string, unknown>, cli: ParsedC
   return bucket;
 }
 
-/** The checks of the C tool's validate_config (§2.4) that concern our options. */
+/** The checks of the C tool's validate_config (s3b_config.c) that concern our options. */
 function checkCrossFlags(merged: Record<string, unknown>): void {
   const initial = merged.initialRetryPause as number;
   const max = merged.maxRetryPause as number;

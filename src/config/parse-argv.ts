@@ -19,9 +19,9 @@ export interface ParseArgvOptions {
   readFile?: (path: string) => string;
 }
 
-/** C §2.2: more substitutions than this is an error (a flag file that includes itself). */
+/** More substitutions than this is an error (a flag file that includes itself), as in the C tool's s3b_config.c. */
 const MAX_CONFIG_FILE_EXPANSIONS = 100;
-/** C §2.2: the C tool reads flag files with a 1024-byte line buffer. */
+/** The C tool reads flag files with a 1024-byte line buffer (s3b_config.c, its --configFile handling). */
 const MAX_CONFIG_FILE_LINE = 1023;
 
 /** One argv element, remembering the flag file it came from (for error messages). */
@@ -48,10 +48,10 @@ const FLAG_SPELLINGS = new Map<string, string>([
 ]);
 
 /**
- * Parse argv the way the C tool (fuse_opt) does: `--name=value` (a value needs `=`; `--size 1g` is an
- * error, not `--size=1g`), `--name` / `--no-name` for on/off flags, `-o a,b=c` lists (§2.1), short
- * aliases, and `--configFile=FILE` / `-F FILE` flag files expanded in place (§2.2). A flag given twice:
- * the last one wins. Values are parsed and checked against OPTION_TABLE here; checks that need other
+ * Parse argv the way the C tool does (s3b_config.c, with fuse_opt): `--name=value` (a value needs
+ * `=`; `--size 1g` is an error, not `--size=1g`), `--name` / `--no-name` for on/off flags, `-o a,b=c`
+ * lists, short aliases, and `--configFile=FILE` / `-F FILE` flag files expanded in place. A flag
+ * given twice: the last one wins. Values are parsed and checked against OPTION_TABLE here; checks that need other
  * options (or the volume) come later.
  */
 export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {}): ParsedCommandLine {
@@ -80,7 +80,7 @@ export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {
     result.options[key] = parsed.value;
   };
 
-  /** One `-o` list: s3backer options, `configFile=`, or FUSE pass-through items (§2.1, §2.2). */
+  /** One `-o` list: s3backer options, `configFile=`, or FUSE pass-through items (as s3b_config.c splits them). */
   const parseOptionList = (list: string, origin: Arg): void => {
     const items = splitOptionList(list);
     for (let i = 0; i < items.length; i++) {
@@ -166,20 +166,24 @@ export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {
     const key = text.length === 2 ? SHORT_NAMES.get(letter) : undefined;
     if (key === undefined || optionSpec(key).type !== 'boolean') throw unknownFlag(text, arg);
     result.options[key] = true;
-    // FUSE's -d means "debug, and stay in the foreground" (C §2.4); a later --foreground=false still wins.
+    // FUSE's -d means "debug, and stay in the foreground" (the C tool's s3b_config.c); a later
+    // --foreground=false still wins.
     if (key === 'debug') result.options.foreground = true;
   }
   return result;
 }
 
-/** `no-vhost` (C §2.4) and, generally, `no-NAME` for any on/off flag: the option it turns off. */
+/**
+ * `no-vhost` (in the C tool's flag table, s3b_config.c) and, generally, `no-NAME` for any on/off flag:
+ * the option it turns off.
+ */
 function negatedFlag(name: string): OptionKey | undefined {
   if (!name.startsWith('no-')) return undefined;
   const key = LONG_NAMES.get(name.slice(3));
   return key !== undefined && optionSpec(key).type === 'boolean' ? key : undefined;
 }
 
-/** A flag file's arguments: one per line, trimmed, blank and `#` lines skipped (C §2.2). */
+/** A flag file's arguments: one per line, trimmed, blank and `#` lines skipped (as the C tool's s3b_config.c). */
 function readFlagFile(path: string, readFile: (path: string) => string, origin: Arg): Arg[] {
   let content: string;
   try {

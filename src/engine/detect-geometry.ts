@@ -17,9 +17,10 @@ export interface GeometryOptions {
 }
 
 /**
- * The C tool's auto-detection (§3.5): HEAD block 0 and read `x-amz-meta-s3backer-filesize` and
- * `-blocksize`. Detected values fill in what was not given; a mismatch with a given value is fatal
- * unless `--force`. With nothing detected, `--size` is required and the block size defaults to 4k.
+ * The C tool's auto-detection (s3b_config.c `validate_config`): HEAD block 0 and read
+ * `x-amz-meta-s3backer-filesize` and `-blocksize`. Detected values fill in what was not given; a
+ * mismatch with a given value is fatal unless `--force`. With nothing detected, `--size` is required
+ * and the block size defaults to 4k.
  */
 export async function detectGeometry(store: ObjectStore, options: GeometryOptions, log: Logger): Promise<BlockGeometry> {
   if (options.blockSize !== undefined) checkBlockSize(options.blockSize);

@@ -4,7 +4,10 @@ import type { Logger } from './logger.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
 export const MOUNT_TOKEN_META = 's3backer-mount-token';
-/** The C tool's token for shared-disk mode (§6.6); such a volume is never mounted normally. */
+/**
+ * The C tool's token for shared-disk mode (`--sharedDiskMode`, archiecobbs/s3backer#236); such a volume
+ * is never mounted normally.
+ */
 export const SHARED_DISK_TOKEN = 0x7fffffff;
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
@@ -32,7 +35,7 @@ export interface MountLeaseOptions {
 }
 
 /**
- * The "mounted" flag: the `s3backer-mounted` object exactly as the C tool writes it (§3.6), taken
+ * The "mounted" flag: the `s3backer-mounted` object exactly as the C tool writes it (http_io.c), taken
  * with a conditional PUT (`If-None-Match: *`) where the store supports it, so two simultaneous
  * mounts cannot both win (the C tool's HEAD-then-PUT can race). Read-only mounts check the flag but
  * never write it. Release deletes the flag only while it is still ours.

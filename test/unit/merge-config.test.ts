@@ -79,7 +79,7 @@ test('fileMode: 0600, 0400 with readOnly (from either source), an explicit mode 
   assert.equal(resolve(['b', '/m'], { fileMode: 0o640 }).config.fileMode, 0o640);
 });
 
-test('bucket/subdir becomes the prefix subdir/ (C §2.1)', () => {
+test('bucket/subdir becomes the prefix subdir/ (as in the C tool\'s s3b_config.c)', () => {
   const { config } = resolve(['bucket/disks/one', '/mnt']);
   assert.equal(config.bucket, 'bucket');
   assert.equal(config.prefix, 'disks/one/');
@@ -156,7 +156,7 @@ test('plugins from the file: disabled entries dropped, order kept, non-plugins r
   fails(['b', '/m'], { plugins: a as unknown as S3BackerPlugin[] }, 'S3B_CONFIG_INVALID', /plugins .*must be an array/);
 });
 
-test('cross-flag checks (C §2.4)', () => {
+test('cross-flag checks (the C tool\'s validate_config)', () => {
   fails(['--initialRetryPause=5000', '--maxRetryPause=1000', 'b', '/m'], null, 'S3B_CONFIG_INVALID',
     /--initialRetryPause=5000 is larger than --maxRetryPause=1000/);
   fails(['b', '/m'], { maxRetryPause: 100 }, 'S3B_CONFIG_INVALID', /--initialRetryPause=200 is larger than --maxRetryPause=100/);

@@ -121,7 +121,7 @@ test('the FUSE allow-list matches names, NAME= values and x-systemd.* prefixes',
   assert.equal(isFusePassthroughOption('allow_others'), false);
 });
 
-test('--configFile / -F: replaced in place by the file\'s lines (C §2.2)', () => {
+test('--configFile / -F: replaced in place by the file\'s lines (as in the C tool\'s s3b_config.c)', () => {
   const fs = files({
     'a.conf': '# comment\n\n   --size=1g   \n--accessKeyEnv=MY SECRET VAR\r\n  # indented comment\nbucket/dir\n/mnt/disk\n',
   });

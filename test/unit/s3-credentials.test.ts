@@ -21,7 +21,7 @@ after(async () => {
 const resolve = (options: CredentialOptions, env: Record<string, string> = {}, homeDir = home) => resolveCredentials(options, { env, homeDir });
 const invalid = (pattern: RegExp) => (error: unknown) => isS3BackerError(error, 'S3B_CONFIG_INVALID') && pattern.test(error.message);
 
-test('access file: the C tool\'s line rules (§6.9)', () => {
+test('access file: the C tool\'s line rules (s3b_config.c)', () => {
   const text = [
     '# a comment:with a colon',
     '',

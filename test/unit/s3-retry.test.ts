@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { nextRetryPause, retrySchedule, withRetry, RetriesExhaustedError } from '../../plugins/s3/retry.js';
 import { describeFailure, isRetryableFailure } from '../../plugins/s3/s3-failure.js';
 
-test('retry schedule: doubling pauses, the last trimmed so the sum is exactly the budget (§3.3)', () => {
+test('retry schedule: doubling pauses, the last trimmed so the sum is exactly the budget (as in the C tool\'s http_io_perform_io)', () => {
   assert.deepEqual(retrySchedule({ initialPauseMs: 10, maxTotalPauseMs: 100 }), [10, 20, 40, 30]);
   // The C defaults: 200 ms doubling within 30 s of pauses.
   const defaults = retrySchedule({ initialPauseMs: 200, maxTotalPauseMs: 30_000 });

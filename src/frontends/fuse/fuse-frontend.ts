@@ -244,7 +244,7 @@ export class FuseFrontend {
         this.device.write(position, buffer.subarray(0, count)).then(() => cb(count), (error) => cb(fail(`write ${count}@${position}`, error)));
       },
       // close() and fsync both push every acknowledged write to the store before answering
-      // (stronger than the C tool, whose fsync is a no-op: c-s3backer.md §6.8).
+      // (stronger than the C tool, whose fuse_ops.c fsync does nothing).
       flush: (path, _fd, cb) => {
         if (this.which(path) !== 'file') return cb(0);
         this.device.flush().then(() => cb(0), (error) => cb(fail('flush', error)));
@@ -269,8 +269,8 @@ export class FuseFrontend {
         cb(0);
       },
       // Punch-hole (and zero-range) zero the range: whole blocks are deleted from the store, edges
-      // are zero-filled. This is how fstrim and a loop device's discards reach S3 (C §6.7). Unlike
-      // the C tool, a read-only mount refuses it (c-s3backer.md §6.5 OBSERVATION).
+      // are zero-filled. This is how fstrim and a loop device's discards reach S3 (as in the C tool's fuse_ops.c
+      // fallocate). Unlike the C tool, whose fallocate does not check --readOnly, a read-only mount refuses it.
       fallocate: (path, _fd, mode, offset, length, cb) => {
         if (this.which(path) !== 'file') return cb(errno('EOPNOTSUPP'));
         if (this.options.readOnly) return cb(errno('EROFS'));

@@ -3,7 +3,7 @@ import { randomBody, type BackendCase } from './backend-case.js';
 
 export const etagCases: BackendCase[] = [
   {
-    // The block cache keeps ETags as opaque version tokens (§3.2: never assumed to be an MD5).
+    // The block cache keeps ETags as opaque version tokens (never assumed to be an MD5: archiecobbs/s3backer#135).
     name: 'the etag is a non-empty string, the same from put, get and head, and changes with the content',
     async run(store) {
       const first = await store.put('etag/obj', randomBody(4096));

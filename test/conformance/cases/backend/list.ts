@@ -45,7 +45,7 @@ export const listCases: BackendCase[] = [
     },
   },
   {
-    // S3 pages at 1000 keys; the C tool's survey follows markers (§3.9).
+    // S3 pages at 1000 keys; the C tool's survey follows markers (http_io.c, --listBlocks).
     name: 'list returns more than 1000 keys (paging), and startAfter within them',
     async run(store) {
       const keys = Array.from({ length: 1100 }, (_, i) => `many/${i.toString(16).padStart(8, '0')}`);

@@ -3,7 +3,7 @@ import type { BackendCase } from './backend-case.js';
 
 export const missingObjectCases: BackendCase[] = [
   {
-    // A missing object is how a zero block is stored (c-s3backer.md §3.9): not an error.
+    // A missing object is how a zero block is stored (the C tool's http_io.c deletes it): not an error.
     name: 'get and head of a missing key return null',
     async run(store) {
       assert.equal(await store.get('never-written'), null);

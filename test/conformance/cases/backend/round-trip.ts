@@ -20,7 +20,8 @@ export const roundTripCases: BackendCase[] = [
     async run(store, t) {
       if (skipUnless(t, store.supports.metadata, `the ${store.kind} store declares supports.metadata = false`)) return;
       const body = randomBody(4096);
-      // The C tool's own values (§3.2): block 0 geometry, and an HMAC whose value includes double quotes.
+      // The C tool's own values (http_io.c's PUT headers): block 0 geometry, and an HMAC whose value
+      // includes double quotes.
       const metadata = {
         's3backer-blocksize': '4096',
         's3backer-filesize': '1073741824',
