@@ -119,11 +119,11 @@ export class S3Store implements ObjectStore {
       // We retry ourselves (C semantics, counted in the stats).
       maxAttempts: 1,
       // s3rver stores the aws-chunked framing of a streamed upload with a trailing checksum
-      // (silent corruption, performance-notes.md); S3 needs no checksum for PutObject. Likewise
+      // (silent corruption, seen with s3rver 3.7.1); S3 needs no checksum for PutObject. Likewise
       // do not validate response checksums the C tool never asked for.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      // Per-request middleware stack resolution is most of the SDK's CPU cost (performance-notes.md).
+      // Per-request middleware stack resolution is most of the SDK's CPU cost (measured with --cpu-prof, docs/benchmarks.md).
       cacheMiddleware: true,
       requestHandler: new NodeHttpHandler({
         httpAgent: this.httpAgent,
@@ -252,7 +252,7 @@ export class S3Store implements ObjectStore {
 
   /**
    * ListObjects v1 with `Marker`, as the C tool lists (http_io.c, --listBlocks): s3rver answers 500 to every truncated
-   * ListObjectsV2 page under Node >= 17 (performance-notes.md). The next marker is the last key of
+   * ListObjectsV2 page under Node >= 17 (s3rver 3.7.1). The next marker is the last key of
    * the page (`NextMarker` is only sent with a delimiter).
    */
   async *list(options: ListOptions = {}): AsyncIterable<string> {

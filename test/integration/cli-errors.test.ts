@@ -75,7 +75,7 @@ test('unreachable endpoint gives up after the retry budget and names the endpoin
 });
 
 test('wrong credentials (unknown access key id) are refused', async () => {
-  // s3rver checks the access key id but not the signature (performance-notes.md), so the id is what is wrong here.
+  // s3rver checks the access key id but not the signature (s3rver 3.7.1), so the id is what is wrong here.
   await expectFailure([`--baseURL=${server.endpoint}`, '--accessId=NOT-A-KEY', '--accessKey=whatever', '--size=1m', 'disk', mnt], /NOT-A-KEY/, 'S3B_BACKEND_AUTH');
 });
 

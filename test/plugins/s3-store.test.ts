@@ -39,7 +39,7 @@ async function freshBucket(): Promise<string> {
   return name;
 }
 
-// s3rver 3.7.1 ignores If-None-Match on PUT and overwrites (performance-notes.md; checked below),
+// s3rver 3.7.1 ignores If-None-Match on PUT and overwrites (checked below),
 // so against it the store declares conditionalPut: false and the suite skips those cases. The
 // 412 -> PreconditionFailedError mapping is tested against a fake server further down.
 runBackendConformance({
