@@ -1,0 +1,205 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { Engine } from '../../src/engine/engine.js';
+import { Stage } from '../../src/engine/stages.js';
+import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import type { StoredObject } from '../../src/engine/object-store.js';
+import { MemoryStore, memoryPlugin } from '../../plugins/memory/index.js';
+import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
+import { deflatePlugin, DEFLATE_PLUGIN_NAME } from '../../plugins/compress-deflate/index.js';
+import { isS3BackerError } from '../../src/errors/s3backer-error.js';
+import { testConfig } from '../helpers/test-config.js';
+import { loadFixtureCases, fixturePlaintext, fixtureToStored } from '../helpers/c-fixtures.js';
+
+const T = { timeout: 30_000 };
+const BLOCK = 4096;
+const fixtures = loadFixtureCases().filter((c) => c.name === 'deflate' || c.name === 'deflate9');
+
+/** An engine over `volume`: geometry given (size 1 MiB, 4 KiB blocks) or auto-detected from block 0. */
+function engineOver(volume: Map<string, StoredObject>, plugins: S3BackerPlugin[], geometry: 'given' | 'detect' = 'given'): Engine {
+  return Engine.create(testConfig({ store: 'memory', ...(geometry === 'given' ? { size: 1 << 20, blockSize: BLOCK } : {}) }),
+    [memoryPlugin({ volume }), zeroMapPlugin(), ...plugins]);
+}
+
+/** An object as a store holds it, as if written by someone else. */
+function stored(body: Buffer, contentEncoding = 'deflate'): StoredObject {
+  return { body, etag: '"x"', size: body.length, metadata: {}, contentType: 'application/x-s3backer-block', contentEncoding };
+}
+
+/** Mixed data that compresses, but not to nothing: the fixtures' text rule plus a varying tail. */
+function sample(block: number, size = BLOCK): Buffer {
+  const data = fixturePlaintext('text', block, size);
+  for (let i = size >> 1; i < size; i++) data[i] = (i * i * 31 + block) & 0xff;
+  return data;
+}
+
+for (const fixture of fixtures) {
+  for (const encode of [false, true]) {
+    test(`C fixture "${fixture.name}" (encode: ${encode}): auto-detected geometry, every block reads as its exact plaintext`, T, async () => {
+      const volume = new Map(fixture.objects.map((o) => [o.key, fixtureToStored(o)]));
+      const engine = engineOver(volume, [deflatePlugin({ encode })], 'detect');
+      const device = await engine.mount();
+      assert.equal(device.geometry.blockSize, fixture.blockSize);
+      assert.equal(device.size, fixture.size);
+      for (const write of fixture.writes) {
+        const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
+        assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
+      }
+      await engine.shutdown();
+    });
+  }
+
+  test(`C fixture "${fixture.name}": writing its plaintext stores byte-identical objects, Content-Encoding and metadata`, T, async () => {
+    const level = typeof fixture.compression!.level === 'number' ? fixture.compression!.level : undefined;
+    const volume = new Map<string, StoredObject>();
+    const engine = Engine.create(testConfig({ store: 'memory', size: fixture.size, blockSize: fixture.blockSize }),
+      [memoryPlugin({ volume }), zeroMapPlugin(), deflatePlugin({ encode: true, ...(level === undefined ? {} : { level }) })]);
+    const device = await engine.mount();
+    for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+    await engine.shutdown();
+    assert.deepEqual([...volume.keys()].sort(), fixture.objects.map((o) => o.key), 'same keys: the zeros block deleted, the mounted flag cleared');
+    const store = new MemoryStore(volume);
+    for (const expected of fixture.objects) {
+      const ours = (await store.get(expected.key))!;
+      const theirs = fixtureToStored(expected);
+      assert.equal(ours.body.toString('hex'), theirs.body.toString('hex'), `${expected.key} body`);
+      assert.deepEqual(ours.metadata, theirs.metadata, `${expected.key} metadata`);
+      assert.equal(ours.contentEncoding, theirs.contentEncoding);
+      assert.equal(ours.contentType, theirs.contentType);
+    }
+  });
+}
+
+test('every level -1..9 round-trips in the zlib format (not raw deflate); level 6 is the default -1', T, async () => {
+  for (let level = -1; level <= 9; level++) {
+    const volume = new Map<string, StoredObject>();
+    const engine = engineOver(volume, [deflatePlugin({ encode: true, level })]);
+    const device = await engine.mount();
+    const data = sample(level + 2);
+    await device.write(3 * BLOCK, data);
+    const object = volume.get('00000003')!;
+    assert.equal(object.contentEncoding, 'deflate');
+    assert.equal(object.body[0], 0x78, `level ${level}: a zlib (RFC 1950) header`);
+    assert.ok(inflateSync(object.body).equals(data), `level ${level}: plain zlib inflate reads it`);
+    assert.ok(object.body.equals(deflateSync(data, { level })), `level ${level}: zlib compress2() bytes`);
+    if (level === 0) assert.ok(object.body.length > BLOCK, 'level 0 stores without compressing');
+    else assert.ok(object.body.length < BLOCK, `level ${level} compresses`);
+    assert.ok((await device.read(3 * BLOCK, BLOCK)).equals(data), `level ${level} reads back`);
+    await engine.shutdown();
+  }
+  const data = sample(9);
+  assert.ok(deflateSync(data, { level: 6 }).equals(deflateSync(data, { level: -1 })));
+  const six = new Map<string, StoredObject>();
+  const dflt = new Map<string, StoredObject>();
+  for (const [volume, plugin] of [[six, deflatePlugin({ encode: true, level: 6 })], [dflt, deflatePlugin({ encode: true })]] as const) {
+    const engine = engineOver(volume, [plugin]);
+    await (await engine.mount()).write(0, data);
+    await engine.shutdown();
+  }
+  assert.ok(six.get('00000000')!.body.equals(dflt.get('00000000')!.body), 'level 6 stores the same bytes as the default');
+});
+
+test('without encode, blocks are stored plain, and deflate blocks written earlier still read', T, async () => {
+  const volume = new Map<string, StoredObject>();
+  const data = sample(1);
+  let engine = engineOver(volume, [deflatePlugin({ encode: true })]);
+  await (await engine.mount()).write(BLOCK, data);
+  await engine.shutdown();
+  engine = engineOver(volume, [deflatePlugin()]);
+  const device = await engine.mount();
+  assert.ok((await device.read(BLOCK, BLOCK)).equals(data), 'the compressed block reads with encode off');
+  await device.write(2 * BLOCK, data);
+  await engine.shutdown();
+  assert.equal(volume.get('00000001')!.contentEncoding, 'deflate');
+  assert.equal(volume.get('00000002')!.contentEncoding, undefined, 'encode off stores the block plain');
+  assert.ok(volume.get('00000002')!.body.equals(data));
+});
+
+test('an all-zero block is deleted, not stored compressed', T, async () => {
+  const volume = new Map<string, StoredObject>();
+  const engine = engineOver(volume, [deflatePlugin({ encode: true })]);
+  const device = await engine.mount();
+  await device.write(5 * BLOCK, sample(5));
+  assert.ok(volume.has('00000005'));
+  await device.write(5 * BLOCK, Buffer.alloc(BLOCK));
+  await device.write(6 * BLOCK, Buffer.alloc(BLOCK));
+  assert.ok(!volume.has('00000005') && !volume.has('00000006'), 'no object for a zero block');
+  assert.ok((await device.read(5 * BLOCK, BLOCK)).equals(Buffer.alloc(BLOCK)));
+  await engine.shutdown();
+});
+
+/** Reading block 7, stored with `body`, must reject with `code` naming block 7 (and return no data). */
+async function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT', encode = false, causeCode?: string): Promise<void> {
+  const volume = new Map([['00000007', stored(body)]]);
+  const engine = engineOver(volume, [deflatePlugin({ encode })]);
+  const device = await engine.mount();
+  await assert.rejects(device.read(7 * BLOCK, BLOCK), (e) => {
+    assert.ok(isS3BackerError(e, code), `${code}, got ${String(e)}`);
+    assert.equal(e.block, 7);
+    assert.match(e.message, /^block 00000007: /);
+    if (code === 'S3B_DECODE_FAILED') assert.equal(e.token, 'deflate');
+    if (causeCode) assert.equal((e.cause as { code?: string }).code, causeCode);
+    return true;
+  });
+  await engine.shutdown();
+}
+
+test('a corrupt body (one byte flipped in the middle) rejects with S3B_DECODE_FAILED naming the block', T, async () => {
+  const body = deflateSync(sample(7));
+  body[body.length >> 1] ^= 0x20;
+  await assertReadRejects(body, 'S3B_DECODE_FAILED');
+  const badHeader = deflateSync(sample(7));
+  badHeader[1] ^= 0xff;
+  await assertReadRejects(badHeader, 'S3B_DECODE_FAILED', true);
+  await assertReadRejects(Buffer.from('not compressed at all'), 'S3B_DECODE_FAILED');
+});
+
+test('a truncated body rejects with S3B_DECODE_FAILED naming the block', T, async () => {
+  const body = deflateSync(sample(7));
+  await assertReadRejects(body.subarray(0, body.length - 1), 'S3B_DECODE_FAILED'); // half the Adler-32 trailer
+  await assertReadRejects(body.subarray(0, body.length >> 1), 'S3B_DECODE_FAILED');
+  await assertReadRejects(Buffer.alloc(0), 'S3B_DECODE_FAILED');
+});
+
+test('a body that inflates past the block size rejects without inflating it all (zip bomb)', T, async () => {
+  // 64 MiB of zeros in 64 KiB. Inflated with no limit it would come back whole and fail only the
+  // length check (S3B_BLOCK_CORRUPT); with the limit, zlib stops after one block (Node's
+  // ERR_BUFFER_TOO_LARGE), like the C tool's uncompress() into block_size bytes.
+  const bomb = deflateSync(Buffer.alloc(64 << 20), { level: 9 });
+  await assertReadRejects(bomb, 'S3B_DECODE_FAILED', false, 'ERR_BUFFER_TOO_LARGE');
+  await assertReadRejects(deflateSync(Buffer.alloc(BLOCK + 1, 1)), 'S3B_DECODE_FAILED', false, 'ERR_BUFFER_TOO_LARGE'); // one byte too many
+});
+
+test('a body that inflates to less than the block size is S3B_BLOCK_CORRUPT', T, async () => {
+  await assertReadRejects(deflateSync(Buffer.alloc(BLOCK - 1, 1)), 'S3B_BLOCK_CORRUPT');
+});
+
+test('a codec applied before deflate (lower stage) may grow the block: it still round-trips', T, async () => {
+  const PAD = Buffer.alloc(100, 0xee);
+  const pad: S3BackerPlugin = {
+    name: 'pad',
+    apply(engine) {
+      engine.hooks.encode.tapPromise({ name: 'pad', stage: Stage.DEFAULT }, async (o) => ({ ...o, body: Buffer.concat([o.body, PAD]), encodings: [...o.encodings, 'x-pad'] }));
+      engine.hooks.decode.for('x-pad').tapPromise('pad', async (o) => ({ ...o, body: o.body.subarray(0, o.body.length - PAD.length) }));
+    },
+  };
+  const volume = new Map<string, StoredObject>();
+  const engine = engineOver(volume, [deflatePlugin({ encode: true }), pad]);
+  const device = await engine.mount();
+  const data = sample(4);
+  await device.write(4 * BLOCK, data);
+  assert.equal(volume.get('00000004')!.contentEncoding, 'x-pad, deflate');
+  assert.ok((await device.read(4 * BLOCK, BLOCK)).equals(data));
+  await engine.shutdown();
+});
+
+test('bad options throw S3B_CONFIG_INVALID when the plugin is created, saying what is allowed', T, () => {
+  for (const level of [10, -2, 1.5, Number.NaN, '6' as unknown as number]) {
+    assert.throws(() => deflatePlugin({ encode: true, level }), (e) =>
+      isS3BackerError(e, 'S3B_CONFIG_INVALID') && /-1 .*0 .* to 9/.test(e.message) && e.plugin === DEFLATE_PLUGIN_NAME, `level ${String(level)}`);
+  }
+  assert.throws(() => deflatePlugin({ encode: 'yes' as unknown as boolean }), (e) => isS3BackerError(e, 'S3B_CONFIG_INVALID') && /true or false/.test(e.message));
+  assert.throws(() => deflatePlugin({ levle: 9 } as never), (e) => isS3BackerError(e, 'S3B_CONFIG_INVALID') && /no option "levle"/.test(e.message));
+  for (const level of [-1, 0, 1, 9]) assert.equal(deflatePlugin({ level }).name, 'deflate');
+});
