@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Engine } from '../../src/engine/engine.js';
+import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import type { StoredObject } from '../../src/engine/object-store.js';
+import { memoryPlugin } from '../../plugins/memory/index.js';
+import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
+import { lz4Plugin, createLz4Plugin, LZ4_PLUGIN_NAME } from '../../plugins/compress-lz4/index.js';
+import { loadLz4Library, type Lz4Library } from '../../plugins/compress-lz4/lz4-library.js';
+import { isS3BackerError } from '../../src/errors/s3backer-error.js';
+import { testConfig } from '../helpers/test-config.js';
+import { fixturePlaintext } from '../helpers/c-fixtures.js';
+
+const T = { timeout: 60_000 };
+const BLOCK = 4096;
+
+async function lz4(): Promise<Lz4Library> {
+  const result = await loadLz4Library();
+  assert.ok('library' in result, `lz4-napi loads here: ${'unavailable' in result ? result.unavailable : ''}`);
+  return result.library;
+}
+
+function engineOver(volume: Map<string, StoredObject>, plugins: S3BackerPlugin[], blockSize = BLOCK): Engine {
+  return Engine.create(testConfig({ store: 'memory', size: 256 * blockSize, blockSize }), [memoryPlugin({ volume }), zeroMapPlugin(), ...plugins]);
+}
+
+function stored(body: Buffer, contentEncoding = 'lz4'): StoredObject {
+  return { body, etag: '"x"', size: body.length, metadata: {}, contentType: 'application/x-s3backer-block', contentEncoding };
+}
+
+function sample(block: number, size = BLOCK): Buffer {
+  const data = fixturePlaintext('text', block, size);
+  for (let i = size >> 1; i < size; i++) data[i] = (i * i * 31 + block) & 0xff;
+  return data;
+}
+
+/** The LZ4 frame header as lz4_Frame_format.md defines it. */
+function frameHeader(frame: Buffer) {
+  return { magic: frame.readUInt32LE(0), version: frame[4]! >> 6, contentChecksum: (frame[4]! & 0x04) !== 0 };
+}
+
+test('blocks round-trip as one standard LZ4 frame with a content checksum (4 KiB and 1 MiB blocks)', T, async () => {
+  for (const blockSize of [BLOCK, 1 << 20]) {
+    const volume = new Map<string, StoredObject>();
+    const engine = engineOver(volume, [lz4Plugin({ encode: true })], blockSize);
+    const device = await engine.mount();
+    const blocks = [fixturePlaintext('pattern', 0, blockSize), fixturePlaintext('text', 1, blockSize), sample(2, blockSize)];
+    for (const [i, data] of blocks.entries()) await device.write(i * blockSize, data);
+    for (const [i, data] of blocks.entries()) {
+      const object = volume.get(`0000000${i}`)!;
+      assert.equal(object.contentEncoding, 'lz4');
+      assert.deepEqual(frameHeader(object.body), { magic: 0x184d2204, version: 1, contentChecksum: true }, 'an LZ4 frame (not a bare block), with content checksum');
+      assert.ok(object.body.length < blockSize, 'compressed');
+      assert.ok((await device.read(i * blockSize, blockSize)).equals(data), `block ${i} of ${blockSize} bytes reads back`);
+    }
+    assert.deepEqual(volume.get('00000000')!.metadata, { 's3backer-blocksize': String(blockSize), 's3backer-filesize': String(256 * blockSize) }, 'block 0 keeps its metadata');
+    await engine.shutdown();
+  }
+});
+
+test('the lz4 command-line tool reads a stored block, and we read its frames', T, async (t) => {
+  if (spawnSync('lz4', ['--version']).status !== 0) return t.skip('no lz4 command here (apt-get install lz4)');
+  const volume = new Map<string, StoredObject>();
+  const engine = engineOver(volume, [lz4Plugin({ encode: true })]);
+  const device = await engine.mount();
+  const data = sample(3);
+  await device.write(3 * BLOCK, data);
+  const cli = spawnSync('lz4', ['-d', '-c'], { input: volume.get('00000003')!.body });
+  assert.equal(cli.status, 0, String(cli.stderr));
+  assert.ok(cli.stdout.equals(data), 'lz4 -d gives the block back');
+  const theirs = spawnSync('lz4', ['-c'], { input: sample(4) }).stdout;
+  volume.set('00000004', stored(theirs));
+  assert.ok((await device.read(4 * BLOCK, BLOCK)).equals(sample(4)), 'a frame the lz4 tool wrote reads');
+  await engine.shutdown();
+});
+
+test('without encode, blocks are stored plain, and lz4 blocks written earlier still read', T, async () => {
+  const volume = new Map<string, StoredObject>();
+  const data = sample(1);
+  let engine = engineOver(volume, [lz4Plugin({ encode: true })]);
+  await (await engine.mount()).write(BLOCK, data);
+  await engine.shutdown();
+  engine = engineOver(volume, [lz4Plugin()]);
+  const device = await engine.mount();
+  assert.ok((await device.read(BLOCK, BLOCK)).equals(data));
+  await device.write(2 * BLOCK, data);
+  await engine.shutdown();
+  assert.equal(volume.get('00000001')!.contentEncoding, 'lz4');
+  assert.equal(volume.get('00000002')!.contentEncoding, undefined);
+});
+
+test('an all-zero block is deleted, not stored compressed', T, async () => {
+  const volume = new Map<string, StoredObject>();
+  const engine = engineOver(volume, [lz4Plugin({ encode: true })]);
+  const device = await engine.mount();
+  await device.write(5 * BLOCK, sample(5));
+  assert.ok(volume.has('00000005'));
+  await device.write(5 * BLOCK, Buffer.alloc(BLOCK));
+  await device.write(6 * BLOCK, Buffer.alloc(BLOCK));
+  assert.ok(!volume.has('00000005') && !volume.has('00000006'));
+  await engine.shutdown();
+});
+
+async function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT' | 'S3B_CODEC_UNAVAILABLE', plugin: S3BackerPlugin = lz4Plugin(), reason?: RegExp): Promise<void> {
+  const volume = new Map([['00000007', stored(body)]]);
+  const engine = engineOver(volume, [plugin]);
+  const device = await engine.mount();
+  await assert.rejects(device.read(7 * BLOCK, BLOCK), (e) => {
+    assert.ok(isS3BackerError(e, code), `${code}, got ${String(e)}`);
+    assert.equal(e.block, 7);
+    assert.match(e.message, /^block 00000007: /);
+    if (code !== 'S3B_BLOCK_CORRUPT') assert.equal(e.token, 'lz4');
+    if (reason) assert.match(e.message, reason);
+    return true;
+  });
+  await engine.shutdown();
+}
+
+test('a corrupt body (one byte flipped in the middle) rejects with S3B_DECODE_FAILED naming the block', T, async () => {
+  const body = await (await lz4()).compressFrame(sample(7), { contentChecksum: true });
+  const bad = Buffer.from(body);
+  bad[bad.length >> 1] ^= 0x20;
+  await assertReadRejects(bad, 'S3B_DECODE_FAILED');
+  for (const at of [0, 4, 6]) {
+    const header = Buffer.from(body);
+    header[at] ^= 0x40;
+    await assertReadRejects(header, 'S3B_DECODE_FAILED');
+  }
+  await assertReadRejects(Buffer.concat([body, Buffer.from([1, 2, 3])]), 'S3B_DECODE_FAILED', lz4Plugin(), /after the LZ4 frame/);
+  await assertReadRejects(Buffer.from('not compressed at all'), 'S3B_DECODE_FAILED', lz4Plugin(), /not an LZ4 frame/);
+});
+
+test('a truncated body rejects with S3B_DECODE_FAILED naming the block', T, async () => {
+  const body = await (await lz4()).compressFrame(sample(7), { contentChecksum: true });
+  for (const length of [body.length - 1, body.length - 4, body.length >> 1, 5, 0]) {
+    await assertReadRejects(body.subarray(0, length), 'S3B_DECODE_FAILED');
+  }
+});
+
+test('a body that decompresses past the block size rejects before decompressing (bounded output)', T, async () => {
+  const library = await lz4();
+  // 64 MiB of zeros in 16 blocks of 4 MiB: refused from the frame's structure, before lz4-napi
+  // (which takes no output limit) would allocate 64 MiB.
+  await assertReadRejects(await library.compressFrame(Buffer.alloc(64 << 20)), 'S3B_DECODE_FAILED', lz4Plugin(), /more than the 4096 bytes allowed/);
+  // One byte too many, inside one frame block: decompressed, then refused.
+  await assertReadRejects(await library.compressFrame(Buffer.alloc(BLOCK + 1, 1)), 'S3B_DECODE_FAILED', lz4Plugin(), /4097 bytes, more than the 4096/);
+  await assertReadRejects(await library.compressFrame(Buffer.alloc(BLOCK - 1, 1)), 'S3B_BLOCK_CORRUPT');
+});
+
+const noLibrary = async () => ({ unavailable: 'the package "lz4-napi" did not load (no binary); reinstall it for this platform: npm install lz4-napi' });
+
+test('lz4-napi missing: encoding fails the mount, decoding an lz4 block names the block (S3B_CODEC_UNAVAILABLE)', T, async () => {
+  const volume = new Map<string, StoredObject>();
+  await assert.rejects(engineOver(volume, [createLz4Plugin({ encode: true }, noLibrary)]).mount(), (e) =>
+    isS3BackerError(e, 'S3B_CODEC_UNAVAILABLE') && /npm install lz4-napi/.test(e.message) && e.plugin === LZ4_PLUGIN_NAME);
+  assert.equal(volume.size, 0);
+  await assertReadRejects(await (await lz4()).compressFrame(sample(7)), 'S3B_CODEC_UNAVAILABLE', createLz4Plugin({}, noLibrary), /npm install lz4-napi/);
+});
+
+test('lz4-napi is loaded lazily: not when the plugin is created and applied, only at mount (encode on)', T, () => {
+  const dist = (path: string) => new URL(path, import.meta.url).href;
+  const script = `
+    import { createRequire } from 'node:module';
+    const { lz4Plugin } = await import(${JSON.stringify(dist('../../plugins/compress-lz4/index.js'))});
+    const { memoryPlugin } = await import(${JSON.stringify(dist('../../plugins/memory/index.js'))});
+    const { Engine } = await import(${JSON.stringify(dist('../../src/engine/engine.js'))});
+    const { testConfig } = await import(${JSON.stringify(dist('../helpers/test-config.js'))});
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('lz4-napi'));
+    const engine = Engine.create(testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096 }), [memoryPlugin(), lz4Plugin({ encode: true })]);
+    const atApply = loaded();
+    await engine.mount();
+    console.log(JSON.stringify({ atApply, atMount: loaded() }));
+    await engine.shutdown();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { atApply: false, atMount: true });
+});
+
+test('options: a level (lz4 has none) or an unknown option throws S3B_CONFIG_INVALID when the plugin is created', T, () => {
+  for (const level of [1, 0, -1, 9]) {
+    assert.throws(() => lz4Plugin({ encode: true, level }), (e) =>
+      isS3BackerError(e, 'S3B_CONFIG_INVALID') && /lz4 has no compression levels/.test(e.message) && e.plugin === LZ4_PLUGIN_NAME, `level ${level}`);
+  }
+  assert.throws(() => lz4Plugin({ acceleration: 2 } as never), (e) => isS3BackerError(e, 'S3B_CONFIG_INVALID') && /no option "acceleration"/.test(e.message));
+  assert.throws(() => lz4Plugin({ encode: 'no' as unknown as boolean }), (e) => isS3BackerError(e, 'S3B_CONFIG_INVALID') && /true or false/.test(e.message));
+  assert.equal(lz4Plugin({ encode: true, level: undefined }).name, 'lz4', 'an unset level is fine');
+});
