@@ -4,3 +4,7 @@ export { zeroMapPlugin, ZERO_MAP_PLUGIN_NAME } from './zero-map/index.js';
 export { dirPlugin } from './dir/index.js';
 export { s3Plugin } from './s3/index.js';
 export { blockCachePlugin, BLOCK_CACHE_PLUGIN_NAME, BlockCache, MemoryStorage, FileCacheStorage, readCacheFileToken, type BlockCachePluginOptions, type CacheStorage, type CacheVolume, type CacheContents, type CachedBlock } from './block-cache/index.js';
+export { deflatePlugin, DEFLATE_PLUGIN_NAME, type DeflatePluginOptions } from './compress-deflate/index.js';
+export { zstdPlugin, ZSTD_PLUGIN_NAME, type ZstdPluginOptions } from './compress-zstd/index.js';
+export { lz4Plugin, LZ4_PLUGIN_NAME, type Lz4PluginOptions } from './compress-lz4/index.js';
+export { encryptPlugin, ENCRYPT_PLUGIN_NAME, KEY_CHECK_NAME, acceptedCipherNames, type EncryptPluginOptions } from './encrypt-hmac/index.js';

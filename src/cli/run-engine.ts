@@ -7,3 +7,8 @@ import type { ResolvedConfig } from '../config/resolved-config.js';
 export function createEngine(config: ResolvedConfig, log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
   return Engine.create(config, applyOptions(config), { log });
 }
+
+/** An engine for maintenance commands (erase, reset the mounted flag): the store only, no codecs (and so no password). */
+export function createMaintenanceEngine(config: ResolvedConfig, log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
+  return Engine.create(config, applyOptions(config, { codecs: false }), { log });
+}

@@ -6,13 +6,62 @@ import { memoryPlugin } from '../../plugins/memory/index.js';
 import { dirPlugin } from '../../plugins/dir/index.js';
 import { s3Plugin } from '../../plugins/s3/index.js';
 import { blockCachePlugin } from '../../plugins/block-cache/index.js';
+import { deflatePlugin } from '../../plugins/compress-deflate/index.js';
+import { zstdPlugin } from '../../plugins/compress-zstd/index.js';
+import { lz4Plugin } from '../../plugins/compress-lz4/index.js';
+import { encryptPlugin } from '../../plugins/encrypt-hmac/index.js';
+import { S3BackerError } from '../errors/s3backer-error.js';
+
+export interface ApplyOptionsSettings {
+  /**
+   * Add the codecs (default true). Maintenance commands (erase, reset the mounted flag) read and
+   * write no block data, so they neither need them nor the password.
+   */
+  codecs?: boolean;
+}
+
+type CompressionAlgorithm = 'deflate' | 'zstd' | 'lz4';
+
+/**
+ * Which compressor encodes new blocks: `--compress[=ALG]`, the C tool's legacy `--compress=LEVEL`
+ * (deflate at that level), and deflate when only `--encrypt` is given (the C tool always compresses
+ * before encrypting, http_io.c).
+ */
+export function chosenCompression(config: ResolvedConfig): { algorithm: CompressionAlgorithm; level: number | undefined } | undefined {
+  const { compress, compressLevel, encrypt } = config;
+  if (compress === undefined) return encrypt === undefined ? undefined : { algorithm: 'deflate', level: compressLevel };
+  if (/^-?\d+$/.test(compress)) return { algorithm: 'deflate', level: Number(compress) };
+  return { algorithm: compress.toLowerCase() as CompressionAlgorithm, level: compressLevel };
+}
+
+/**
+ * Every built-in decoder is always present (a block decodes by the encoding it records, so
+ * `--compress` may change between mounts); only the chosen compressor also encodes.
+ */
+function codecPlugins(config: ResolvedConfig): S3BackerPlugin[] {
+  const chosen = chosenCompression(config);
+  const encodes = (algorithm: CompressionAlgorithm) => chosen?.algorithm === algorithm;
+  const level = (algorithm: CompressionAlgorithm) => (encodes(algorithm) && chosen!.level !== undefined ? { level: chosen!.level } : {});
+  const plugins = [
+    deflatePlugin({ encode: encodes('deflate'), ...level('deflate') }),
+    zstdPlugin({ encode: encodes('zstd'), ...level('zstd') }),
+    lz4Plugin({ encode: encodes('lz4'), ...level('lz4') }),
+  ];
+  if (config.encrypt !== undefined) {
+    if (config.password === undefined) {
+      throw new S3BackerError('S3B_CONFIG_INVALID', '--encrypt needs the volume\'s password: give --password, --passwordFile, or answer the prompt');
+    }
+    plugins.push(encryptPlugin({ cipher: config.encrypt, password: config.password, ...(config.keyLength === undefined || config.keyLength === 0 ? {} : { keyLength: config.keyLength }) }));
+  }
+  return plugins;
+}
 
 /**
  * Declarative options become built-in plugin instances here, in one place (webpack's
  * WebpackOptionsApply). Plugins from the config file come first, so a third-party store or
  * codec tapped at the same stage wins ties over the built-ins.
  */
-export function applyOptions(config: ResolvedConfig): S3BackerPlugin[] {
+export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSettings = {}): S3BackerPlugin[] {
   return [
     ...config.plugins,
     zeroMapPlugin(),
@@ -23,6 +72,7 @@ export function applyOptions(config: ResolvedConfig): S3BackerPlugin[] {
       noVerify: config.blockCacheNoVerify, recoverDirtyBlocks: config.blockCacheRecoverDirtyBlocks,
       ...(config.blockCacheFile === undefined ? {} : { file: resolve(config.blockCacheFile) }),
     })] : []),
+    ...(settings.codecs === false ? [] : codecPlugins(config)),
     memoryPlugin(),
     dirPlugin(),
     s3Plugin(),

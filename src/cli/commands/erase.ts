@@ -1,17 +1,18 @@
 import { createInterface } from 'node:readline/promises';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import { detectGeometry } from '../../engine/detect-geometry.js';
-import { createEngine } from '../run-engine.js';
+import { createMaintenanceEngine } from '../run-engine.js';
+import { deleteKeyCheck } from '../../../plugins/encrypt-hmac/index.js';
 
 /** Deletes in flight at once (the C tool's erase uses 25 threads). */
 const ERASE_PARALLELISM = 25;
 
 /**
- * `--erase`: delete every block object and the mounted flag (C erase.c, §6.1). No mounted-flag
+ * `--erase`: delete every block object and the mounted flag (C erase.c). No mounted-flag
  * check, as in the C tool; asks for confirmation unless `--force`.
  */
 export async function eraseCommand(config: ResolvedConfig): Promise<number> {
-  const engine = createEngine(config);
+  const engine = createMaintenanceEngine(config);
   const store = await engine.openStore();
   try {
     const geometry = await detectGeometry(store, config, engine.log);
@@ -30,6 +31,8 @@ export async function eraseCommand(config: ResolvedConfig): Promise<number> {
     await Promise.all(Array.from({ length: ERASE_PARALLELISM }, async () => {
       while (next < keys.length) await store.delete(keys[next++]!);
     }));
+    // An encrypted volume's key check goes too: a new volume here may use another password.
+    await deleteKeyCheck(store, geometry.prefix);
     await store.delete(geometry.mountTokenKey);
     engine.log.info(`erased ${keys.length} non-zero blocks`);
     process.stderr.write(`s3backer: erased ${keys.length} non-zero blocks\n`);

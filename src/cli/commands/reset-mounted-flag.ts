@@ -1,10 +1,10 @@
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import { MOUNT_TOKEN_NAME } from '../../engine/block-geometry.js';
-import { createEngine } from '../run-engine.js';
+import { createMaintenanceEngine } from '../run-engine.js';
 
 /** `--reset-mounted-flag`: delete the mounted-flag object (C reset.c), then exit. */
 export async function resetMountedFlagCommand(config: ResolvedConfig): Promise<number> {
-  const engine = createEngine(config);
+  const engine = createMaintenanceEngine(config);
   const store = await engine.openStore();
   try {
     engine.log.info(`resetting mount token for ${store.description}`);
