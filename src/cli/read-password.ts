@@ -36,8 +36,9 @@ export async function readPasswordFile(path: string): Promise<string> {
 
 /** Read one line from a terminal without echoing it; Ctrl-C or Ctrl-D abandons the prompt. */
 export function promptHidden(question: string, { input, output }: PromptStreams): Promise<string> {
-  output.write(question);
+  // Echo off before the question shows, so nothing typed in answer to it can be echoed.
   input.setRawMode!(true);
+  output.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let text = '';
