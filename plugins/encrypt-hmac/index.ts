@@ -21,10 +21,10 @@ export { KEY_CHECK_NAME, KEY_CHECK_CONTENT_TYPE, keyCheckKey, isKeyCheckKey, del
 export { checkVolumePassword, type PasswordCheckOutcome } from './password-check.js';
 
 /**
- * The mount tap's stage: before every built-in (Stage.ZERO_MAP is the lowest, -300), since a mount
- * tap that uploads (the block cache recovering dirty blocks) needs the keys and a checked password.
+ * The mount tap's stage: before every built-in, since a mount tap that uploads (the block cache
+ * recovering dirty blocks) needs the keys and a checked password.
  */
-const MOUNT_STAGE = Stage.ZERO_MAP - 100;
+const MOUNT_STAGE = Stage.VERIFY;
 
 export interface EncryptPluginOptions {
   /** Any OpenSSL name of a CBC block cipher (`--encrypt=CIPHER`); default AES-128-CBC. Stored under its canonical name. */

@@ -4,8 +4,12 @@
  *
  * Block tier (readBlock/writeBlock): zero map first, then a cache, then MD5 protection.
  * Object tier (encode): compress before encrypt; decode runs in the reverse order the object records.
+ * Mount: VERIFY first (the encryption plugin derives its keys and checks the password there, before
+ * a cache's mount tap uploads recovered blocks).
  */
 export const Stage = Object.freeze({
+  /** Mount taps that must run before any tap can do block I/O: checking the volume's password. */
+  VERIFY: -400,
   ZERO_MAP: -300,
   BLOCK_CACHE: -200,
   MD5_PROTECT: -100,
