@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyOptions, chosenCompression } from '../../src/config/apply-options.js';
+import { Engine } from '../../src/engine/engine.js';
+import { MemoryStore } from '../../plugins/memory/memory-store.js';
+import { isS3BackerError } from '../../src/errors/s3backer-error.js';
+import { testConfig } from '../helpers/test-config.js';
+
+test('the compressor: --compress[=ALG], the legacy --compress=LEVEL, and deflate implied by --encrypt alone', () => {
+  assert.equal(chosenCompression(testConfig({})), undefined);
+  assert.deepEqual(chosenCompression(testConfig({ compress: 'deflate' })), { algorithm: 'deflate', level: undefined });
+  assert.deepEqual(chosenCompression(testConfig({ compress: '9' })), { algorithm: 'deflate', level: 9 });
+  assert.deepEqual(chosenCompression(testConfig({ compress: '-1' })), { algorithm: 'deflate', level: -1 });
+  assert.deepEqual(chosenCompression(testConfig({ compress: 'ZSTD', compressLevel: 19 })), { algorithm: 'zstd', level: 19 });
+  assert.deepEqual(chosenCompression(testConfig({ encrypt: 'AES-128-CBC', password: 'x' })), { algorithm: 'deflate', level: undefined });
+  assert.deepEqual(chosenCompression(testConfig({ encrypt: 'AES-128-CBC', password: 'x', compress: 'lz4' })), { algorithm: 'lz4', level: undefined });
+});
+
+test('every built-in decoder is configured whatever --compress says; a level the compressor does not have is refused at config time', () => {
+  const names = applyOptions(testConfig({})).map((plugin) => plugin.name);
+  for (const codec of ['deflate', 'zstd', 'lz4']) assert.ok(names.includes(codec), codec);
+  assert.ok(!names.includes('encrypt'));
+  assert.throws(() => applyOptions(testConfig({ compress: 'lz4', compressLevel: 3 })), (error) => isS3BackerError(error, 'S3B_CONFIG_INVALID'));
+  assert.throws(() => applyOptions(testConfig({ compress: 'deflate', compressLevel: 12 })), (error) => isS3BackerError(error, 'S3B_CONFIG_INVALID'));
+  assert.throws(() => applyOptions(testConfig({ encrypt: 'AES-128-CBC' })), (error) => isS3BackerError(error, 'S3B_CONFIG_INVALID') && /needs the volume's password/.test((error as Error).message));
+  assert.throws(() => applyOptions(testConfig({ encrypt: 'aes-128-gcm', password: 'x' })), (error) => isS3BackerError(error, 'S3B_CONFIG_INVALID'));
+  assert.ok(!applyOptions(testConfig({ encrypt: 'AES-128-CBC' }), { codecs: false }).some((plugin) => ['deflate', 'encrypt'].includes(plugin.name)), 'maintenance commands need no codecs, and no password');
+});
+
+test('the legacy --compress=9 stores deflate level 9 (zlib header 78 da), and --encrypt alone stores "deflate, encrypt-AES-128-CBC"', { timeout: 20_000 }, async () => {
+  for (const [options, encoding, header] of [
+    [{ compress: '9' }, 'deflate', '78da'],
+    [{ compress: '1' }, 'deflate', '7801'],
+    [{ encrypt: 'AES-128-CBC', password: 'pw' }, 'deflate, encrypt-AES-128-CBC', undefined],
+  ] as const) {
+    const volume = new Map();
+    const config = testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096, ...options });
+    const engine = Engine.create(config, applyOptions(config).map((plugin) => plugin.name === 'memory'
+      ? { name: 'memory', apply: (e: Parameters<typeof plugin.apply>[0]) => e.hooks.createBackend.tapPromise('memory', async () => new MemoryStore(volume)) }
+      : plugin));
+    const device = await engine.mount();
+    await device.write(4096, Buffer.from('legacy level '.repeat(400)).subarray(0, 4096));
+    await engine.shutdown();
+    const stored = (await new MemoryStore(volume).get('00000001'))!;
+    assert.equal(stored.contentEncoding, encoding);
+    if (header) assert.equal(stored.body.subarray(0, 2).toString('hex'), header);
+  }
+});
