@@ -6,7 +6,7 @@ import { defineConfig, type S3BackerPlugin, type ObjectStore } from 's3backer';
 /**
  * A third-party plugin: counts the blocks written, tapping the same hooks the built-ins use.
  * (A codec would tap `encode` at Stage.COMPRESS and `decode.for('its-token')`; a store taps
- * `createBackend` and returns an ObjectStore, as plugins/memory does.)
+ * `createStore.for(name)` and returns an ObjectStore, as plugins/memory does.)
  */
 function countWrites(): S3BackerPlugin {
   return {

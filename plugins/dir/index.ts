@@ -5,15 +5,15 @@ import { DirStore } from './dir-store.js';
 export const DIR_PLUGIN_NAME = 'dir';
 
 /**
- * Provides the `dir` store when `store: 'dir'` is configured (the config layer turns the C tool's
+ * Registers the `dir` store (`--store=dir`; the config layer turns the C tool's
  * `--test` into that, test_io.c); the bucket argument is the directory.
  */
 export function dirPlugin(): S3BackerPlugin {
   return {
     name: DIR_PLUGIN_NAME,
     apply(engine) {
-      engine.hooks.createBackend.tapPromise(DIR_PLUGIN_NAME, async (config) =>
-        config.store === 'dir' ? new DirStore({ directory: config.bucket, defaultContentType: BLOCK_CONTENT_TYPE }) : undefined);
+      engine.hooks.createStore.for(DIR_PLUGIN_NAME).tapPromise(DIR_PLUGIN_NAME, async (config) =>
+        new DirStore({ directory: config.bucket, defaultContentType: BLOCK_CONTENT_TYPE }));
     },
   };
 }

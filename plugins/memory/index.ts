@@ -8,13 +8,12 @@ export interface MemoryPluginOptions {
   volume?: MemoryVolume;
 }
 
-/** Provides the `memory` store when `store: 'memory'` is configured. */
+/** Registers the `memory` store (`--store=memory`). */
 export function memoryPlugin(options: MemoryPluginOptions = {}): S3BackerPlugin {
   return {
     name: MEMORY_PLUGIN_NAME,
     apply(engine) {
-      engine.hooks.createBackend.tapPromise(MEMORY_PLUGIN_NAME, async (config) =>
-        config.store === 'memory' ? new MemoryStore(options.volume) : undefined);
+      engine.hooks.createStore.for(MEMORY_PLUGIN_NAME).tapPromise(MEMORY_PLUGIN_NAME, async () => new MemoryStore(options.volume));
     },
   };
 }

@@ -23,25 +23,22 @@ export interface S3PluginOptions {
 }
 
 /**
- * Provides the `s3` store when `store: 's3'` is configured (the default). Endpoint options are
- * checked at config time (in `apply`); credentials are resolved when the store is created, since
- * reading the access file is I/O.
+ * Registers the `s3` store (`--store=s3`, the default). Endpoint options and credentials are
+ * checked when the store is created, at the start of a mount, before any I/O.
  */
 export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
   return {
     name: S3_PLUGIN_NAME,
     apply(engine) {
-      if (engine.config.store !== 's3') return;
-      resolveS3Endpoint(engine.config);
-      // The C tool prints the http_* section only when the http layer exists (its fuse_ops.c stats file).
-      const stats = new S3Stats();
-      engine.stats(stats);
-      const logger = engine.config.debug ? engine.logger(S3_PLUGIN_NAME) : undefined;
+      // Everything S3 happens only when the s3 store is chosen: a dir or memory mount neither
+      // checks S3 options nor shows http_* stats (the C tool prints them only when its http layer
+      // exists, fuse_ops.c).
       let created: S3Store | undefined;
-
-      engine.hooks.createBackend.tapPromise(S3_PLUGIN_NAME, async (config) => {
-        if (config.store !== 's3') return undefined;
+      engine.hooks.createStore.for(S3_PLUGIN_NAME).tapPromise(S3_PLUGIN_NAME, async (config) => {
+        resolveS3Endpoint(config);
         const credentials = await resolveCredentials(config, options.credentialEnvironment);
+        const stats = new S3Stats();
+        const logger = config.debug ? engine.logger(S3_PLUGIN_NAME) : undefined;
         created = new S3Store({
           ...s3StoreOptionsFromConfig(config, credentials),
           stats,
@@ -49,13 +46,12 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
           ...(options.conditionalPut === undefined ? {} : { conditionalPut: options.conditionalPut }),
           objectPath: options.objectPath ?? (process.env.S3BACKER_S3_OBJECT_PATH === 'sdk' ? 'sdk' : 'lean'),
         });
+        engine.stats(stats);
         return created;
       });
       // Only now is the geometry known: from here on GETs/PUTs/DELETEs of block keys count as block I/O.
-      engine.hooks.mount.tap(S3_PLUGIN_NAME, (context) => {
-        if (context.store !== created) return;
-        const { geometry } = context;
-        stats.setBlockKeyClassifier((key) => geometry.parseKey(key) !== undefined);
+      engine.hooks.mount.tap(S3_PLUGIN_NAME, ({ geometry }) => {
+        created?.stats?.setBlockKeyClassifier((key) => geometry.parseKey(key) !== undefined);
       });
     },
   };

@@ -39,8 +39,6 @@ export type OptionSpec = BooleanOption | StringOption | IntegerOption | SizeOpti
 
 const noSlash = (what: string) => (value: string) => (value.includes('/') ? `${what} may not contain "/"` : undefined);
 
-export const STORE_KINDS = ['s3', 'dir', 'memory'] as const;
-export type StoreKind = (typeof STORE_KINDS)[number];
 
 export const OPTION_TABLE = {
   // --- the volume ---
@@ -64,8 +62,9 @@ export const OPTION_TABLE = {
     doc: 'Clear the volume\'s mounted flag (after a crash), then exit.' },
 
   // --- which store ---
-  store: { flag: 'store', type: 'enum', group: 'store', values: STORE_KINDS, default: 's3',
-    doc: 'Where blocks live: `s3` (the bucket), `dir` (a local directory, one file per block) or `memory` (lost at exit; for tests and benchmarks).' },
+  store: { flag: 'store', type: 'string', group: 'store', default: 's3', metavar: 'NAME',
+    doc: 'Where blocks live: `s3` (the bucket), `dir` (a local directory, one file per block), `memory` (lost at exit; for tests and benchmarks), or a store a plugin registers under this name.',
+    validate: (v: string) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? undefined : 'must be a store name such as s3, dir or memory') },
   test: { flag: 'test', type: 'boolean', group: 'store', default: false,
     doc: 'The C tool\'s local-directory mode: the same as `--store=dir`; the bucket argument is the directory.' },
 

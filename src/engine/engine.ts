@@ -49,7 +49,7 @@ export class Engine {
     this.logSink = options.log ?? (() => {});
     this.log = createLogger(this.logSink, 'engine');
     for (const hook of Object.values(this.hooks)) {
-      if (hook instanceof HookMap) hook.intercept({ factory: (_key, inner) => this.guard(inner) });
+      if (hook instanceof HookMap) (hook as unknown as HookMap<Guardable>).intercept({ factory: (_key, inner) => this.guard(inner) });
       else this.guard(hook);
     }
     this.guardEncodeContract();
@@ -86,13 +86,24 @@ export class Engine {
 
   /** Two decoders for one token would run as a silent chain: a configuration error instead. */
   private checkOneDecoderPerToken(): void {
-    for (const [token, hook] of (this.hooks.decode as unknown as { _map: Map<string, { taps: Array<{ name: string }> }> })._map) {
-      if (hook.taps.length > 1) {
+    for (const [token, taps] of tapsByKey(this.hooks.decode)) {
+      if (taps.length > 1) {
         throw new S3BackerError('S3B_CODEC_CONTRACT',
-          `plugins ${hook.taps.map((tap) => `"${tap.name}"`).join(' and ')} both decode Content-Encoding "${token}"; configure only one of them`,
+          `plugins ${taps.map((tap) => `"${tap.name}"`).join(' and ')} both decode Content-Encoding "${token}"; configure only one of them`,
           { token });
       }
     }
+    for (const [name, taps] of tapsByKey(this.hooks.createStore)) {
+      if (taps.length > 1) {
+        throw new S3BackerError('S3B_CONFIG_DUPLICATE_PLUGIN',
+          `plugins ${taps.map((tap) => `"${tap.name}"`).join(' and ')} both provide a store named "${name}"; configure only one of them`);
+      }
+    }
+  }
+
+  /** Names of the stores plugins registered, sorted. */
+  storeNames(): string[] {
+    return [...tapsByKey(this.hooks.createStore)].filter(([, taps]) => taps.length > 0).map(([name]) => name).sort();
   }
 
   /**
@@ -279,11 +290,16 @@ export class Engine {
   }
 
   private async createStore(): Promise<ObjectStore> {
-    const store = await this.hooks.createBackend.promise(this.config);
+    const name = this.config.store;
+    const provider = this.hooks.createStore.get(name);
+    const store = provider?.isUsed() ? await provider.promise(this.config) : undefined;
     if (!store) {
-      throw new S3BackerError('S3B_NO_BACKEND', `no plugin provides the "${this.config.store}" store; add the plugin for it, or choose --store=s3, dir or memory`);
+      const known = this.storeNames();
+      throw new S3BackerError('S3B_NO_BACKEND', `no plugin provides a store named "${name}"; ${known.length === 0
+        ? 'add a plugin that registers one'
+        : `choose one of: ${known.map((known) => `--store=${known}`).join(', ')}, or add the plugin that provides "${name}"`}`);
     }
-    return store;
+    return this.hooks.wrapStore.isUsed() ? this.hooks.wrapStore.promise(store, this.config) : store;
   }
 
   private requireMounted(): Mounted {
@@ -349,6 +365,13 @@ export class Engine {
 function attachCause(error: unknown, earlier: unknown): unknown {
   if (error instanceof Error && error.cause === undefined) Object.defineProperty(error, 'cause', { value: earlier, configurable: true, writable: true });
   return error;
+}
+
+type Guardable = { name?: string | undefined; intercept(interceptor: object): void };
+
+/** A HookMap's hooks by key, with their taps (tapable keeps them in `_map`). */
+function tapsByKey(map: object): Array<[string, ReadonlyArray<{ name: string }>]> {
+  return [...(map as unknown as { _map: Map<string, { taps: ReadonlyArray<{ name: string }> }> })._map].map(([key, hook]) => [key, hook.taps]);
 }
 
 function blockOf(args: unknown[]): number | undefined {

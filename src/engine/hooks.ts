@@ -85,8 +85,18 @@ type Codec = AsyncSeriesWaterfallHook<[EncodedObject, BlockContext]>;
  */
 export function createEngineHooks() {
   return Object.freeze({
-    /** Picks the object store: the first tap to return one wins (s3, dir or memory, by `config.store`). */
-    createBackend: new AsyncSeriesBailHook<[ResolvedConfig], ObjectStore | undefined>(['config'], 'createBackend'),
+    /**
+     * The store registry: a plugin registers the store it provides with `createStore.for(name)`;
+     * `--store=NAME` picks one by name, and an unknown name lists the registered ones. One provider
+     * per name. The tap is called once per mount (and per maintenance command), only when chosen.
+     */
+    createStore: new HookMap((name: string) => new AsyncSeriesBailHook<[ResolvedConfig], ObjectStore | undefined>(['config'], `createStore:${name}`)),
+    /**
+     * The chosen store, wrapped: each tap returns a store around the one it is given (a request
+     * counter, a rate limiter, the chaos store), in stage order, the lowest stage nearest the real
+     * store. A wrapped store keeps the ObjectStore contract (and passes the backend suite).
+     */
+    wrapStore: new AsyncSeriesWaterfallHook<[ObjectStore, ResolvedConfig]>(['store', 'config'], 'wrapStore'),
     /**
      * The volume's mounted flag is set (token in the request). A tap that can prove the flag is its
      * own crashed mount's (a cache file recording that token) returns true: the mount proceeds

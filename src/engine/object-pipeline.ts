@@ -53,7 +53,7 @@ export class ObjectPipeline {
    */
   async fetch(block: number): Promise<{ data: Buffer; etag: string | undefined }> {
     const context = this.context(block);
-    const stored = await this.store.get(context.key);
+    const stored = await storeCall(block, context.key, 'reading', this.store.get(context.key));
     if (!stored) return { data: Buffer.alloc(this.geometry.blockSize), etag: undefined };
     // The C tool's --defaultContentEncoding: for stores that drop the header (http_io.c).
     const tokens = parseContentEncoding(stored.contentEncoding ?? this.options.defaultContentEncoding);
@@ -84,7 +84,8 @@ export class ObjectPipeline {
 
   /** The ETag of a block's object, undefined when there is none (the block reads as zeros). */
   async etag(block: number): Promise<string | undefined> {
-    return (await this.store.head(this.geometry.key(block)))?.etag;
+    const key = this.geometry.key(block);
+    return (await storeCall(block, key, 'checking', this.store.head(key)))?.etag;
   }
 
   /**
@@ -94,7 +95,7 @@ export class ObjectPipeline {
   async write(block: number, data: Buffer): Promise<string | undefined> {
     const context = this.context(block);
     if (this.isZero(data)) {
-      await this.store.delete(context.key);
+      await storeCall(block, context.key, 'deleting', this.store.delete(context.key));
       return undefined;
     }
     const metadata: Record<string, string> = block === 0
@@ -111,11 +112,11 @@ export class ObjectPipeline {
           { block, token });
       }
     }
-    const { etag } = await this.store.put(context.key, encoded.body, {
+    const { etag } = await storeCall(block, context.key, 'storing', this.store.put(context.key, encoded.body, {
       metadata: { ...encoded.metadata },
       contentType: BLOCK_CONTENT_TYPE,
       ...(encoded.encodings.length > 0 ? { contentEncoding: encoded.encodings.join(', ') } : {}),
-    });
+    }));
     return etag;
   }
 
@@ -147,4 +148,21 @@ function asDecodeError(error: unknown, block: number, token: string): unknown {
   return new S3BackerError('S3B_DECODE_FAILED',
     `the object does not decode as "${token}" (${reason}); it is corrupt or truncated in the store. Restore the block from a backup, or write it again to replace it`,
     { block, token, cause, ...(isS3BackerError(error) && error.plugin ? { plugin: error.plugin } : {}) });
+}
+
+/**
+ * A store's failure names the block and the object it was for (`block 0000002a: storing
+ * "0000002a": …`), whatever store raised it: stores know keys, not blocks.
+ */
+async function storeCall<T>(block: number, key: string, doing: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isS3BackerError(error) && error.block !== undefined) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new S3BackerError(isS3BackerError(error) ? error.code : 'S3B_BACKEND_IO', `${doing} object "${key}": ${reason}`, {
+      block, cause: error,
+      ...(isS3BackerError(error) && error.plugin !== undefined ? { plugin: error.plugin } : {}),
+    });
+  }
 }

@@ -16,5 +16,9 @@ export const Stage = Object.freeze({
   DEFAULT: 0,
   COMPRESS: 100,
   ENCRYPT: 200,
+  /** wrapStore: faults nearest the real store (the chaos store), then limits, then observers. */
+  STORE_FAULTS: 100,
+  STORE_LIMITS: 200,
+  STORE_OBSERVERS: 300,
 } as const);
 export type StageName = keyof typeof Stage;

@@ -35,7 +35,7 @@ export function runBlockDeviceConformance(options: BlockDeviceSuiteOptions): voi
   async function volume() {
     const open = await options.createVolume();
     const store = open();
-    const provide: S3BackerPlugin = { name: 'suite-store', apply: (e) => e.hooks.createBackend.tapPromise('suite-store', async () => open()) };
+    const provide: S3BackerPlugin = { name: 'suite-store', apply: (e) => e.hooks.createStore.for(e.config.store).tapPromise('suite-store', async () => open()) };
     const mount = async (overrides: Partial<ResolvedConfig> = {}) => {
       const engine = Engine.create(options.config({ size: SIZE, blockSize: BLOCK, ...overrides }), [provide, zeroMapPlugin(), ...(options.plugins?.() ?? [])]);
       const device = await engine.mount();

@@ -53,7 +53,7 @@ export function runCodecConformance(options: CodecConformanceOptions): void {
     const label = `${name} (${blockSize / 1024} KiB blocks)`;
 
     async function mount(volume: MemoryVolume, overrides: Partial<ResolvedConfig> = {}) {
-      const provide: S3BackerPlugin = { name: 'suite-store', apply: (e) => e.hooks.createBackend.tapPromise('suite-store', async () => new MemoryStore(volume)) };
+      const provide: S3BackerPlugin = { name: 'suite-store', apply: (e) => e.hooks.createStore.for(e.config.store).tapPromise('suite-store', async () => new MemoryStore(volume)) };
       const engine = Engine.create(options.config({ store: 'memory', size: NUM_BLOCKS * blockSize, blockSize, ...overrides }), [provide, zeroMapPlugin(), ...options.plugins()]);
       const device = await engine.mount();
       return { engine, device, store: new MemoryStore(volume) };

@@ -10,7 +10,7 @@ import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { testConfig } from '../helpers/test-config.js';
 
 /** A plugin that hands the engine this exact store. */
-const provide = (store: MemoryStore): S3BackerPlugin => ({ name: 'provide', apply: (e) => e.hooks.createBackend.tapPromise('provide', async () => store) });
+const provide = (store: MemoryStore): S3BackerPlugin => ({ name: 'provide', apply: (e) => e.hooks.createStore.for(e.config.store).tapPromise('provide', async () => store) });
 
 const config = testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096 });
 

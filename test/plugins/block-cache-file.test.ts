@@ -27,7 +27,7 @@ async function withCacheFile(run: (file: string) => Promise<void>): Promise<void
 }
 
 async function mount(store: InstrumentedStore, cache: BlockCachePluginOptions, config: Partial<OptionValues> = {}) {
-  const provide: S3BackerPlugin = { name: 'test-store', apply: (e) => e.hooks.createBackend.tapPromise('test-store', async () => store) };
+  const provide: S3BackerPlugin = { name: 'test-store', apply: (e) => e.hooks.createStore.for(e.config.store).tapPromise('test-store', async () => store) };
   const engine = Engine.create(testConfig({ size: BLOCK * BLOCKS, blockSize: BLOCK, ...config }),
     [provide, zeroMapPlugin(), blockCachePlugin({ readAhead: 0, retryPause: 10, ...cache })]);
   const device = await engine.mount();

@@ -17,7 +17,7 @@ const filled = (byte: number, length = BLOCK) => Buffer.alloc(length, byte);
 
 async function mounted(cache: BlockCachePluginOptions | false, options: { store?: InstrumentedStore; config?: Partial<OptionValues> } = {}) {
   const store = options.store ?? new InstrumentedStore();
-  const provide: S3BackerPlugin = { name: 'test-store', apply: (e) => e.hooks.createBackend.tapPromise('test-store', async () => store) };
+  const provide: S3BackerPlugin = { name: 'test-store', apply: (e) => e.hooks.createStore.for(e.config.store).tapPromise('test-store', async () => store) };
   const evicted: number[] = [];
   const observe: S3BackerPlugin = { name: 'observe-evict', apply: (e) => e.hooks.evict.tap('observe-evict', ({ block }) => { evicted.push(block); }) };
   const engine = Engine.create(testConfig({ size: BLOCK * BLOCKS, blockSize: BLOCK, ...options.config }),

@@ -174,12 +174,14 @@ test('dir plugin: provides the store for --store=dir and --test, and not for s3'
   for (const argv of [['--store=dir', dir, '/m'], ['--test', dir, '/m']]) {
     const { config } = resolveConfig({ cli: parseArgv(argv), file: null });
     const engine = Engine.create(config, [dirPlugin(), s3Plugin()]);
-    const store = await engine.hooks.createBackend.promise(config);
+    const store = await engine.openStore();
     assert.ok(store instanceof DirStore, argv.join(' '));
     assert.equal(store.description, `file://${dir}/`);
+    await store.close();
   }
   const s3Config = testConfig({ store: 's3', bucket: dir });
-  assert.equal(await Engine.create(s3Config, [dirPlugin()]).hooks.createBackend.promise(s3Config), undefined);
+  await assert.rejects(Engine.create(s3Config, [dirPlugin()]).openStore(), (error) =>
+    isS3BackerError(error, 'S3B_NO_BACKEND') && /no plugin provides a store named "s3"; choose one of: --store=dir/.test((error as Error).message));
 });
 
 // ---- Durability: what reaches the disk, in which order, and what a failure leaves behind ----

@@ -36,7 +36,7 @@ test('the legacy --compress=9 stores deflate level 9 (zlib header 78 da), and --
     const volume = new Map();
     const config = testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096, ...options });
     const engine = Engine.create(config, applyOptions(config).map((plugin) => plugin.name === 'memory'
-      ? { name: 'memory', apply: (e: Parameters<typeof plugin.apply>[0]) => e.hooks.createBackend.tapPromise('memory', async () => new MemoryStore(volume)) }
+      ? { name: 'memory', apply: (e: Parameters<typeof plugin.apply>[0]) => e.hooks.createStore.for(e.config.store).tapPromise('memory', async () => new MemoryStore(volume)) }
       : plugin));
     const device = await engine.mount();
     await device.write(4096, Buffer.from('legacy level '.repeat(400)).subarray(0, 4096));

@@ -199,7 +199,7 @@ test('defineConfig is the identity; its types reject wrong configs at compile ti
   // @ts-expect-error only sizes accept strings
   defineConfig({ timeout: '30' });
   // @ts-expect-error enum values are checked
-  defineConfig({ store: 'tape' });
+  defineConfig({ accessType: 'world-writable' });
   // @ts-expect-error a disabled entry is [plugin, boolean]
   defineConfig({ plugins: [[{ name: 'p', apply() {} }, 'no']] });
   // @ts-expect-error the env's command is one of three
