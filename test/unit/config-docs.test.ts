@@ -45,7 +45,7 @@ function sample(spec: OptionSpec): { text: string | undefined; value: unknown } 
     case 'integer': return { text: String(spec.min ?? 0), value: spec.min ?? 0 };
     case 'enum': return { text: spec.values.at(-1)!, value: spec.values.at(-1) };
     case 'string': {
-      const text = ['value', 'http://127.0.0.1:4568/', 'zstd'].find((candidate) => checkOptionValue(spec, candidate) === undefined)!;
+      const text = ['value', 'http://127.0.0.1:4568/', 'zstd', 'lowdelay'].find((candidate) => checkOptionValue(spec, candidate) === undefined)!;
       return { text, value: text };
     }
   }
