@@ -163,6 +163,7 @@ async function storeCall<T>(block: number, key: string, doing: string, call: Pro
     throw new S3BackerError(isS3BackerError(error) ? error.code : 'S3B_BACKEND_IO', `${doing} object "${key}": ${reason}`, {
       block, cause: error,
       ...(isS3BackerError(error) && error.plugin !== undefined ? { plugin: error.plugin } : {}),
+      ...(isS3BackerError(error) && error.retryable ? { retryable: true } : {}),
     });
   }
 }

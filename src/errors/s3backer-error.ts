@@ -10,6 +10,11 @@ export interface S3BackerErrorDetails {
   hook?: string;
   /** The Content-Encoding token (codec) the error concerns. */
   token?: string;
+  /**
+   * A store failure that may pass if the same request is sent again (a 5xx, throttling, a reset
+   * connection, a timeout): what the retry layer retries. Absent means not retryable.
+   */
+  retryable?: boolean;
   cause?: unknown;
 }
 
@@ -23,6 +28,7 @@ export class S3BackerError extends Error {
   readonly plugin: string | undefined;
   readonly hook: string | undefined;
   readonly token: string | undefined;
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, details: S3BackerErrorDetails = {}) {
     const where = details.block === undefined ? '' : `block ${formatBlockNumber(details.block)}: `;
@@ -33,6 +39,7 @@ export class S3BackerError extends Error {
     this.plugin = details.plugin;
     this.hook = details.hook;
     this.token = details.token;
+    this.retryable = details.retryable === true;
   }
 
   /** The errno a frontend answers the kernel with. */
