@@ -38,11 +38,14 @@ export class BlockDevice {
   private inFlight = 0;
   private idle: Array<() => void> = [];
   private closed = false;
+  /** With `serial`: the request before this one settles first (the C tool's `-s`, FUSE single-threaded). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly geometry: BlockGeometry,
     private readonly io: BlockIo,
     readonly readOnly: boolean,
+    private readonly options: { serial?: boolean } = {},
   ) {}
 
   get size(): number {
@@ -154,7 +157,10 @@ export class BlockDevice {
     if (this.closed) throw new S3BackerError('S3B_ENGINE_STATE', 'the disk is shutting down; no new requests are accepted');
     this.inFlight++;
     try {
-      return await operation();
+      if (!this.options.serial) return await operation();
+      const turn = this.queue.then(operation, operation);
+      this.queue = turn.catch(() => {});
+      return await turn;
     } finally {
       if (--this.inFlight === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve();
     }

@@ -186,7 +186,7 @@ export class Engine {
       }, this.log);
       const objects = new ObjectPipeline(store, this.hooks, geometry, { defaultContentEncoding: config.defaultContentEncoding });
       const tier = new BlockTier(this.hooks, objects);
-      const device = new BlockDevice(geometry, tier, config.readOnly);
+      const device = new BlockDevice(geometry, tier, config.readOnly, { serial: config.singleThreaded });
       const context: MountContext = { store, geometry, config, mountToken: lease.token };
       this.mounted = { store, geometry, objects, tier, device, lease, context };
       this.log.debug(`volume: ${geometry.numBlocks} blocks of ${geometry.blockSize} bytes; running mount hooks`);
