@@ -6,6 +6,8 @@
 //   s3rver        ext4 (loop, direct I/O): cp + sync -f           vs raw HTTP PUT
 //   s3rver        ext4 COLD read (everything remounted)           vs raw HTTP GET
 // with S3 request counts (actual / what one sequential pass needs), s3backer CPU and peak RSS.
+// `--only=codecs` (never in the default set): each codec through the object pipeline in-process,
+// next to the raw library speed (scripts/bench/codec-bench.ts); needs no FUSE, s3rver or root.
 // Options: `npm run bench -- --help`; docs/benchmarks.md has the figures and what they mean.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +28,7 @@ import { makeExt4, mountExt4OnLoop } from './bench/ext4-on-loop.js';
 import { mustRunTracked } from './bench/run-tracked.js';
 import { summariseCpuProfile, formatProfileSummary, type ProfileSummary } from './bench/cpu-profile-summary.js';
 import { formatTable, writeJson, type BenchRow } from './bench/bench-report.js';
+import { runCodecBench, type CodecFigures } from './bench/codec-bench.js';
 
 const S3_TARGET = 0.9;
 const MEMORY_TARGET = 0.8;
@@ -258,7 +261,9 @@ async function ext4OnS3(ctx: Context, blockSize: number, raw: { put: CeilingRun;
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const blocked = fuseUnavailableReason({ loop: options.workloads.includes('ext4') });
+  // The codec workload runs in this process; only the others mount (FUSE, loop devices, s3rver, root).
+  const mounting = options.workloads.some((w) => w !== 'codecs');
+  const blocked = mounting ? fuseUnavailableReason({ loop: options.workloads.includes('ext4') }) : undefined;
   if (blocked) throw new Error(`${blocked}; the benchmark measures real mounts (try: sudo npm run bench)`);
   cleanup.installSignalHandlers();
   if (options.cpuProfDir) await mkdir(options.cpuProfDir, { recursive: true });
@@ -269,11 +274,11 @@ async function main(): Promise<void> {
   const code = { commit: git(['rev-parse', 'HEAD']), uncommittedFiles: git(['status', '--porcelain', '--untracked-files=no'])?.split('\n').filter(Boolean).length };
   const { total } = options;
   console.log(`s3backer bench: ${total / MiB} MiB per workload, block sizes ${options.blockSizes.map(formatSize).join(', ')}, workloads ${options.workloads.join(', ')}`);
-  console.log(`cache: ${Object.entries(options.cache).map(([k, v]) => `--${k}=${v}`).join(' ')} (${options.cacheArgs.length ? options.cacheArgs.join(' ') : 's3backer defaults'})`);
+  if (mounting) console.log(`cache: ${Object.entries(options.cache).map(([k, v]) => `--${k}=${v}`).join(' ')} (${options.cacheArgs.length ? options.cacheArgs.join(' ') : 's3backer defaults'})`);
   console.log(`code: ${code.commit?.slice(0, 12) ?? 'unknown commit'}${code.uncommittedFiles ? ` + ${code.uncommittedFiles} uncommitted files` : ''}`);
   console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Linux ${machine.kernel}, load average ${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('cold reads: a new s3backer process on a new FUSE mount (empty block cache; a new mount has no page cache for the file), buffered, as users run it; s3rver data on tmpfs');
-  if (options.cpuProfDir) console.log(`profiling: every s3backer runs under node --cpu-prof (${options.cpuProfDir}); figures include the profiler's overhead`);
+  if (mounting) console.log('cold reads: a new s3backer process on a new FUSE mount (empty block cache; a new mount has no page cache for the file), buffered, as users run it; s3rver data on tmpfs');
+  if (options.cpuProfDir) console.log(`profiling: ${mounting ? 'every s3backer runs under node --cpu-prof' : 'each codec pipeline step runs under the V8 profiler, in-process'} (${options.cpuProfDir}); figures include the profiler's overhead`);
 
   const work = await mkdtemp(join(tmpdir(), 's3backer-bench-'));
   const releaseWork = cleanup.defer(`remove ${work}`, () => rm(work, { recursive: true, force: true }));
@@ -283,7 +288,35 @@ async function main(): Promise<void> {
   const releaseServer = cleanup.defer('stop s3rver', async () => { await server?.stop(); });
   const rows: BenchRow[] = [];
   const ceilings: Record<string, unknown> = {};
+  let codecs: CodecFigures | undefined;
   try {
+    if (options.workloads.includes('codecs')) {
+      const run = await runCodecBench({ blockSizes: options.blockSizes, total: options.codecTotal, cpuProfDir: options.cpuProfDir, step });
+      codecs = run.figures;
+      console.log(`\n${run.table}\n\n${run.notes.join('\n')}\n`);
+    }
+    if (mounting) await mountWorkloads();
+    const jsonPath = resolve(options.jsonPath);
+    await writeJson(jsonPath, {
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine: { ...machine, loadavgAtEnd: loadavg() },
+      code,
+      settings: { totalBytes: total, blockSizes: options.blockSizes, cache: options.cache, cacheArgs: options.cacheArgs, ddBs: DD_BS, fuseRequest: FUSE_REQUEST, profiled: Boolean(options.cpuProfDir) },
+      targets: { s3VsRawHttp: S3_TARGET, memoryVsBareFuse: MEMORY_TARGET, peakRss: `cache size + ${RSS_HEADROOM_MIB} MiB` },
+      ceilings,
+      rows,
+      ...(codecs ? { codecs } : {}),
+    });
+    console.log(`\nfigures written to ${jsonPath}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await releaseServer();
+    await releaseSource();
+    await releaseWork();
+  }
+
+  async function mountWorkloads(): Promise<void> {
     await writeFile(sourceFile, randomBytes(total));
     // s3rver keeps objects in files under os.tmpdir(): put them on tmpfs, so the server's disk is not what is measured.
     const savedTmp = process.env.TMPDIR;
@@ -323,23 +356,6 @@ async function main(): Promise<void> {
     console.log(`\n${total / MiB} MiB per workload; MB/s = 10^6 B/s; ratio = MB/s / same-run ceiling; requests counted from the stats file over the step (expected: one sequential pass, no more);`);
     console.log('s3b CPU / cores = the s3backer process (all threads) over the step, from /proc/PID/stat; s3rver cores likewise;\noutside = cores used by everything outside this benchmark over the step (other users, kernel threads: a disturbed figure); RSS peak = VmHWM just before unmount (limit: cache size + 150 MiB), mount = VmRSS right after mounting\n');
     console.log(formatTable(rows));
-    const jsonPath = resolve(options.jsonPath);
-    await writeJson(jsonPath, {
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-      startedAt: new Date(started).toISOString(),
-      durationSeconds: (Date.now() - started) / 1000,
-      machine: { ...machine, loadavgAtEnd: loadavg() },
-      code,
-      settings: { totalBytes: total, blockSizes: options.blockSizes, cache: options.cache, cacheArgs: options.cacheArgs, ddBs: DD_BS, fuseRequest: FUSE_REQUEST, profiled: Boolean(options.cpuProfDir) },
-      targets: { s3VsRawHttp: S3_TARGET, memoryVsBareFuse: MEMORY_TARGET, peakRss: `cache size + ${RSS_HEADROOM_MIB} MiB` },
-      ceilings,
-      rows,
-    });
-    console.log(`\nfigures written to ${jsonPath}; total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  } finally {
-    await releaseServer();
-    await releaseSource();
-    await releaseWork();
   }
 }
 
