@@ -174,3 +174,20 @@ test('the server vanishing before unmount ends in a clear error and exit 1 after
     await proc.kill();
   }
 });
+
+test('--statsFileMirror keeps a copy of the stats file outside the mount, with the same lines', { timeout: 60_000 }, async (t) => {
+  if (skipUnlessFuse(t)) return;
+  const mnt = await mountDir('mirror');
+  const mirror = join(work, 'mirror-stats.txt');
+  const proc = await S3backerProcess.start(mnt, ['--store=memory', '--size=1m', `--statsFileMirror=${mirror}`, '--statsFileMirrorInterval=50', 'any']);
+  try {
+    await runCommand('dd', ['if=/dev/urandom', `of=${join(mnt, 'file')}`, 'bs=4k', 'count=2', 'conv=notrunc,fsync']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const text = await readFile(mirror, 'utf8');
+    assert.match(text, /^zero_block_cache_size {8}\d+ blocks$/m, 'the C format, as in the stats file');
+    assert.deepEqual(text.split('\n').map((line) => line.split(/\s+/)[0]), (await readFile(join(mnt, 'stats'), 'utf8')).split('\n').map((line) => line.split(/\s+/)[0]), 'the same lines');
+  } finally {
+    assert.equal(await proc.unmount(), 0, proc.output);
+    await proc.kill();
+  }
+});

@@ -8,6 +8,7 @@ import type { Engine } from '../../engine/engine.js';
 import { createEngine } from '../run-engine.js';
 import { switchableLogSink } from '../daemon-log-sink.js';
 import { resolvePassword } from '../read-password.js';
+import { startStatsFileMirror } from '../stats-file-mirror.js';
 
 /** Set in the environment of the background child that serves the mount. */
 const DAEMON_ENV = 'S3BACKER_DAEMON_CHILD';
@@ -57,8 +58,12 @@ export async function mountCommand(given: ResolvedConfig, fuseOptions: readonly 
     process.disconnect?.();
   }
   log.info(`s3backer process ${process.pid} for ${mountPoint} started`);
+  const mirror = config.statsFileMirror === undefined ? undefined : startStatsFileMirror({
+    path: resolve(config.statsFileMirror), intervalMs: config.statsFileMirrorInterval,
+    render: () => engine.stats.render(), reset: () => engine.stats.reset(), log,
+  });
 
-  return serveUntilReleased(frontend, engine, mountPoint);
+  return serveUntilReleased(frontend, engine, mountPoint, async () => mirror?.stop());
 }
 
 /**
@@ -78,7 +83,7 @@ export async function mountCommand(given: ResolvedConfig, fuseOptions: readonly 
  * fuse_op_destroy() then flushes, clears the mount token and the process exits under a live loop
  * device (a file written afterwards is lost). We do better on purpose.
  */
-function serveUntilReleased(frontend: FuseFrontend, engine: Engine, mountPoint: string): Promise<number> {
+function serveUntilReleased(frontend: FuseFrontend, engine: Engine, mountPoint: string, afterShutdown: () => Promise<void>): Promise<number> {
   const log = engine.log;
   let ended = false;
   let retry: NodeJS.Timeout | undefined;
@@ -134,7 +139,7 @@ function serveUntilReleased(frontend: FuseFrontend, engine: Engine, mountPoint: 
     log.info(`unmount ${mountPoint}: the FUSE connection is closed, the disk is free; shutting down`);
     try {
       // Drains in-flight requests, flushes, clears the mounted flag, closes the store.
-      await engine.shutdown();
+      await engine.shutdown().finally(afterShutdown);
       log.info(`unmount ${mountPoint}: completed`);
       return 0;
     } catch (error) {
