@@ -64,8 +64,10 @@ function codecPlugins(config: ResolvedConfig): S3BackerPlugin[] {
 export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSettings = {}): S3BackerPlugin[] {
   return [
     ...config.plugins,
-    zeroMapPlugin(),
-    ...(config.blockCacheSize > 0 ? [blockCachePlugin({
+    // --sharedDiskMode: other hosts write the volume too, so nothing may be remembered about it,
+    // not even which blocks are zero (the C tool's stack is then http_io alone).
+    ...(config.sharedDiskMode ? [] : [zeroMapPlugin()]),
+    ...(config.blockCacheSize > 0 && !config.sharedDiskMode ? [blockCachePlugin({
       size: config.blockCacheSize, threads: config.blockCacheThreads, writeDelay: config.blockCacheWriteDelay, sync: config.blockCacheSync,
       timeout: config.blockCacheTimeout, maxDirty: config.blockCacheMaxDirty, numProtected: config.blockCacheNumProtected,
       readAhead: config.readAhead, readAheadTrigger: config.readAheadTrigger,

@@ -177,7 +177,8 @@ export class Engine {
       const { config } = this;
       // The flag first: "mounted elsewhere" is the more useful message when both would fail.
       lease = await MountLease.acquire(store, {
-        key: config.prefix + MOUNT_TOKEN_NAME, description: store.description, force: config.force, readOnly: config.readOnly, log: this.log,
+        key: config.prefix + MOUNT_TOKEN_NAME, description: store.description, force: config.force, readOnly: config.readOnly,
+        shared: config.sharedDiskMode, log: this.log,
         reclaim: async (token) => this.hooks.reclaimMount.isUsed() && (await this.hooks.reclaimMount.promise({ store, token })) === true,
       });
       const geometry = await detectGeometry(store, {

@@ -54,7 +54,7 @@ export interface MountContext {
   readonly store: ObjectStore;
   readonly geometry: BlockGeometry;
   readonly config: ResolvedConfig;
-  /** The token of the mounted flag this mount holds; undefined for a read-only mount (which takes no flag). */
+  /** The token of the mounted flag this mount holds; undefined for a read-only mount (which takes no flag) and in shared disk mode (whose shared token is nobody's). */
   readonly mountToken: number | undefined;
 }
 

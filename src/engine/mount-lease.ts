@@ -29,6 +29,11 @@ export interface MountLeaseOptions {
   description: string;
   force: boolean;
   readOnly: boolean;
+  /**
+   * `--sharedDiskMode` (cluster filesystems mounted from several hosts): the flag holds the C tool's
+   * shared token, which every shared-mode mount accepts and none clears (the C tool, #236).
+   */
+  shared?: boolean;
   log: Logger;
   /** Whether a set flag with this token is our own crashed mount's (a cache file recorded it), so it may be taken over. */
   reclaim?: (token: number) => Promise<boolean>;
@@ -49,13 +54,18 @@ export class MountLease {
 
   static async acquire(store: ObjectStore, options: MountLeaseOptions): Promise<MountLease> {
     const existing = await store.get(options.key);
+    const shared = options.shared === true;
+    if (existing && shared && tokenOf(existing.metadata) === SHARED_DISK_TOKEN) {
+      options.log.info(`${options.description} is in shared disk mode (mount token 0x${hex8(SHARED_DISK_TOKEN)}); joining it`);
+      return new MountLease(store, options, undefined);
+    }
     if (existing) {
       const token = tokenOf(existing.metadata);
       const holder = existing.body.toString('utf8').trim().split('\n');
       const who = holder.length === 2 ? ` by ${holder[0]} since ${holder[1]}` : '';
       const message = token === SHARED_DISK_TOKEN
-        ? `${options.description} appears to be configured for shared disk mode (mount token 0x${hex8(token)})`
-        : `${options.description} appears to be already mounted${who} (using mount token 0x${hex8(token)})`;
+        ? `${options.description} appears to be configured for shared disk mode (mount token 0x${hex8(token)}); mount it with --sharedDiskMode`
+        : `${options.description} appears to be already mounted${who} (using mount token 0x${hex8(token)})${shared ? ', not in shared disk mode' : ''}`;
       if (token !== SHARED_DISK_TOKEN && await options.reclaim?.(token)) {
         options.log.warn(`${message}; recognised as our own earlier mount, which did not shut down cleanly: taking it over to recover its data`);
       } else if (!options.force) {
@@ -67,8 +77,8 @@ export class MountLease {
     }
     if (options.readOnly) return new MountLease(store, options, undefined);
 
-    let token = 0;
-    while (token === 0 || token === SHARED_DISK_TOKEN) token = 1 + Math.floor(Math.random() * (SHARED_DISK_TOKEN - 1));
+    let token = shared ? SHARED_DISK_TOKEN : 0;
+    while (token === 0 || (token === SHARED_DISK_TOKEN && !shared)) token = 1 + Math.floor(Math.random() * (SHARED_DISK_TOKEN - 1));
     const conditional = !existing && store.supports.conditionalPut;
     try {
       await store.put(options.key, Buffer.from(mountTokenBody()), {
@@ -77,6 +87,10 @@ export class MountLease {
         ...(conditional ? { ifNoneMatch: '*' as const } : {}),
       });
     } catch (error) {
+      // Another shared-mode mount set the shared token first: that is the flag we wanted.
+      if (error instanceof PreconditionFailedError && shared && tokenOf((await store.head(options.key))?.metadata ?? {}) === SHARED_DISK_TOKEN) {
+        return new MountLease(store, options, undefined);
+      }
       if (error instanceof PreconditionFailedError) {
         throw new S3BackerError('S3B_MOUNTED_ELSEWHERE',
           `${options.description} was mounted by another s3backer at the same moment; unmount it there first`, { cause: error });
@@ -84,7 +98,8 @@ export class MountLease {
       throw error;
     }
     options.log.info(`established new mount token 0x${hex8(token)}`);
-    return new MountLease(store, options, token);
+    // The shared token is never cleared (the other hosts still use the volume): nothing to release.
+    return new MountLease(store, options, shared ? undefined : token);
   }
 
   /** Clear the flag at clean unmount, unless someone else (a --force mount) holds it now. */

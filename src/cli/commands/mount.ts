@@ -43,7 +43,7 @@ export async function mountCommand(given: ResolvedConfig, fuseOptions: readonly 
   const device = await engine.mount();
   const frontend = new FuseFrontend(device, {
     mountPoint, filename: config.filename, statsFilename: config.statsFilename, fileMode: config.fileMode!,
-    readOnly: config.readOnly, directIO: config.directIO, fsname: engine.store.description, fuseOptions,
+    readOnly: config.readOnly, directIO: config.directIO || config.sharedDiskMode, fsname: engine.store.description, fuseOptions,
     statsText: () => engine.stats.render(), resetStats: () => engine.stats.reset(), log,
   });
   try {
