@@ -1,4 +1,4 @@
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type PutOptions, type ListOptions, type ObjectInfo } from '../../src/engine/object-store.js';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type PutOptions, type GetOptions, type ListOptions, type ObjectInfo } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { copyBuffer } from '../../src/engine/copy-buffer.js';
 
@@ -15,7 +15,7 @@ export type MemoryVolume = Map<string, StoredObject>;
  */
 export class MemoryStore implements ObjectStore {
   readonly kind = 'memory';
-  readonly supports = { conditionalPut: true, metadata: true };
+  readonly supports = { conditionalPut: true, metadata: true, conditionalGet: true };
   private closed = false;
 
   constructor(private readonly objects: MemoryVolume = new Map(), readonly description = 'memory://') {}
@@ -24,9 +24,12 @@ export class MemoryStore implements ObjectStore {
     this.check();
   }
 
-  async get(key: string): Promise<StoredObject | null> {
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject | null> {
     this.check();
     const object = this.objects.get(key);
+    if (object && options.ifMatch !== undefined && object.etag !== options.ifMatch) {
+      throw new PreconditionFailedError(key, `object "${key}" has ETag ${object.etag}, not ${options.ifMatch}`);
+    }
     return object ? { ...object, metadata: { ...object.metadata }, body: copyBuffer(object.body) } : null;
   }
 

@@ -10,6 +10,12 @@ export interface StoreSupports {
   conditionalPut: boolean;
   /** Metadata and Content-Encoding survive a round trip. */
   metadata: boolean;
+  /**
+   * `get(key, { ifMatch })` fails with `PreconditionFailedError` when the object's ETag is another
+   * (S3's If-Match GET, answered 412). Optional: a store without it may ignore the option, so a
+   * caller still compares the ETag it gets back (md5-protect does, plugins/md5-protect).
+   */
+  conditionalGet?: boolean;
 }
 
 export interface ObjectInfo {
@@ -34,6 +40,11 @@ export interface PutOptions {
   ifNoneMatch?: '*';
 }
 
+export interface GetOptions {
+  /** Only this version: another ETag fails with `PreconditionFailedError` (needs `supports.conditionalGet`). */
+  ifMatch?: string;
+}
+
 export interface ListOptions {
   /** Only keys that start with this. */
   prefix?: string;
@@ -49,8 +60,8 @@ export interface ObjectStore {
   readonly supports: StoreSupports;
   /** Check the bucket/directory exists and the credentials work; first I/O of a mount. */
   open(): Promise<void>;
-  /** `null` when the object does not exist. */
-  get(key: string): Promise<StoredObject | null>;
+  /** `null` when the object does not exist (with `ifMatch` too, as S3 answers 404 before 412). */
+  get(key: string, options?: GetOptions): Promise<StoredObject | null>;
   /** `null` when the object does not exist. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Stores `body` (which the caller may reuse once the promise settles). */
@@ -63,10 +74,10 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
-/** Thrown by `put` with `ifNoneMatch: '*'` when the object already exists. */
+/** Thrown by `put` with `ifNoneMatch: '*'` when the object already exists, and by `get` with `ifMatch` when its ETag is another. */
 export class PreconditionFailedError extends Error {
-  constructor(readonly key: string) {
-    super(`object "${key}" already exists`);
+  constructor(readonly key: string, message = `object "${key}" already exists`) {
+    super(message);
     this.name = 'PreconditionFailedError';
   }
 }
