@@ -24,6 +24,8 @@ export interface LeanPutHeaders {
   metadata?: Record<string, string> | undefined;
   acl?: string | undefined;
   ifNoneMatch?: '*' | undefined;
+  /** Further headers, already lower-case and S3-spelled: `--sse`, `--storageClass` (put-headers.ts). */
+  extra?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface LeanObjectClientOptions {
@@ -107,6 +109,7 @@ export class LeanObjectClient {
     }
     if (put.acl !== undefined) headers['x-amz-acl'] = put.acl;
     if (put.ifNoneMatch !== undefined) headers['if-none-match'] = put.ifNoneMatch;
+    if (put.extra !== undefined) Object.assign(headers, put.extra);
     const answer = await this.exchange('PUT', key, headers, body, false);
     return { etag: single(answer.headers.etag) };
   }

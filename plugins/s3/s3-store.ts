@@ -17,6 +17,7 @@ import { S3Stats, type S3Method } from './s3-stats.js';
 import { ClockSkew, isClockSkewCorrected } from './clock-skew.js';
 import { LeanObjectClient, type LeanObjectInfo } from './lean-object-client.js';
 import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
+import { putHeaders, type PutHeaderOptions, type PutHeaders } from './put-headers.js';
 
 export interface S3StoreOptions {
   /** Service endpoint, e.g. `http://127.0.0.1:4568` or `https://s3.eu-west-1.amazonaws.com`. */
@@ -52,6 +53,8 @@ export interface S3StoreOptions {
    * the bucket check always use S3Client.
    */
   objectPath?: 'lean' | 'sdk';
+  /** `--sse`, `--sse-key-id`, `--storageClass`: headers of every PUT (put-headers.ts). */
+  putHeaders?: PutHeaderOptions;
 }
 
 /** Outcome of one attempt that answered 404 where 404 is an answer (GET/HEAD null, DELETE ok). */
@@ -78,6 +81,7 @@ export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly acl: ObjectCannedACL | undefined;
+  private readonly putHeaders: PutHeaders;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly logger: Logger | undefined;
@@ -94,6 +98,7 @@ export class S3Store implements ObjectStore {
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
     this.acl = options.acl;
+    this.putHeaders = putHeaders(options.putHeaders);
     this.retry = options.retry;
     this.sleep = options.sleep ?? realSleep;
     this.logger = options.logger;
@@ -214,6 +219,7 @@ export class S3Store implements ObjectStore {
         contentEncoding: options.contentEncoding || undefined,
         metadata,
         acl: this.acl,
+        extra: this.putHeaders.wire,
         ifNoneMatch: ifNoneMatch ? '*' as const : undefined,
       };
       const response = await this.perform('PUT', key, () => lean.put(key, body, headers), { notFoundIsAnswer: false, ifNoneMatch });
@@ -230,6 +236,7 @@ export class S3Store implements ObjectStore {
         ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
         ...(metadata ? { Metadata: metadata } : {}),
         ...(this.acl ? { ACL: this.acl } : {}),
+        ...this.putHeaders.sdk,
         ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
       })), { notFoundIsAnswer: false, ifNoneMatch });
       if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
