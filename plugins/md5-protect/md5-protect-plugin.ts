@@ -12,7 +12,7 @@ export const MD5_PROTECT_PLUGIN_NAME = 'md5-protect';
  * against (a store that answers with an older version) includes everything they do, and its own
  * answers from memory are not counted as requests.
  */
-export const MD5_PROTECT_STORE_STAGE = Stage.STORE_OBSERVERS + 100;
+export const MD5_PROTECT_STORE_STAGE = Stage.STORE_CONSISTENCY;
 
 export interface Md5ProtectPluginOptions {
   /** Blocks remembered at once, written or being written (`--md5CacheSize`); capped to the volume's block count. */

@@ -10,6 +10,7 @@ import { deflatePlugin } from '../../plugins/compress-deflate/index.js';
 import { zstdPlugin } from '../../plugins/compress-zstd/index.js';
 import { lz4Plugin } from '../../plugins/compress-lz4/index.js';
 import { encryptPlugin } from '../../plugins/encrypt-hmac/index.js';
+import { md5ProtectFromConfig } from '../../plugins/md5-protect/index.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
 export interface ApplyOptionsSettings {
@@ -74,6 +75,7 @@ export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSetti
       noVerify: config.blockCacheNoVerify, recoverDirtyBlocks: config.blockCacheRecoverDirtyBlocks,
       ...(config.blockCacheFile === undefined ? {} : { file: resolve(config.blockCacheFile) }),
     })] : []),
+    ...md5ProtectFromConfig(config),
     ...(settings.codecs === false ? [] : codecPlugins(config)),
     memoryPlugin(),
     dirPlugin(),
