@@ -6,9 +6,13 @@ type Table = typeof OPTION_TABLE;
 /** Keys a config file may set: every option except the command-line-only ones (`erase`, `help`, ...). */
 export type ConfigFileKey = { [K in OptionKey]: Table[K] extends { cliOnly: true } ? never : K }[OptionKey];
 
-/** Option values as a config file writes them: sizes may also be strings such as `'64k'` or `'100g'`. */
+/**
+ * Option values as a config file writes them: sizes may also be strings such as `'64k'` or `'100g'`,
+ * and octal modes strings such as `'0644'` (JSON has no octal numbers; a number is taken as it is, so
+ * write `0o644` in TypeScript).
+ */
 export type UserOptionValues = {
-  [K in ConfigFileKey]?: Table[K] extends { type: 'size' } ? number | string : OptionValues[K];
+  [K in ConfigFileKey]?: Table[K] extends { type: 'size' | 'octal' } ? number | string : OptionValues[K];
 };
 
 /**

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { OPTION_KEYS, OPTION_TABLE, optionSpec, checkOptionValue, type OptionKey } from './options.js';
-import { parseSize } from './parse-size.js';
+import { OPTION_KEYS, OPTION_TABLE, optionSpec, checkOptionValue, parseOptionValue, type OptionKey } from './options.js';
+import { checkCrossFlags } from './check-cross-flags.js';
 import { closestName } from './closest-name.js';
 import type { ParsedCommandLine } from './parse-argv.js';
 import type { UserConfig } from './define-config.js';
@@ -50,9 +50,10 @@ export function detectCommand(cli: ParsedCommandLine): CommandName {
 
 /**
  * Command line + config file + defaults → the frozen ResolvedConfig (vite's resolveConfig). Per key:
- * `cli ?? file ?? default` (null/undefined never override, as in vite's mergeConfig). The file is
- * validated key by key; positionals follow the C tool (s3b_config.c); cross-flag checks from its
- * `validate_config` apply.
+ * `cli ?? file ?? default` (null/undefined never override, as in vite's mergeConfig); a positional
+ * `bucket/subdir` is part of the command line and sets the prefix there. A bad value in the file is
+ * reported only if it is used (a flag may override it). Positionals follow the C tool (s3b_config.c);
+ * then the cross-flag checks of its `validate_config` (check-cross-flags.ts).
  */
 export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   const { cli } = input;
@@ -60,12 +61,16 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   const command = detectCommand(cli);
   // --help and --version must work whatever the config file or the rest of the command line says.
   const info = command === 'help' || command === 'version';
-  const file: ValidatedFile = info ? { options: {}, plugins: [] } : validateFile(input.file ?? {}, input.filePath);
+  const file: ValidatedFile = info ? { options: {}, problems: {}, plugins: [], where: '' } : validateFile(input.file ?? {}, input.filePath);
 
   const merged: Record<string, unknown> = {};
+  const given = new Set<OptionKey>();
   for (const key of OPTION_KEYS) {
     const spec = optionSpec(key);
-    const value = cli.options[key] ?? (spec.cliOnly ? undefined : file.options[key]) ?? spec.default;
+    let value = cli.options[key];
+    if (value === undefined && !spec.cliOnly && key !== 'prefix') value = fileValue(file, key);
+    if (value !== undefined) given.add(key);
+    value ??= spec.default;
     if (value !== undefined) merged[key] = value;
   }
   // As in the C tool (s3b_config.c): --fileMode defaults to 0600, or 0400 with --readOnly.
@@ -84,7 +89,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   let mountPoint: string | undefined;
   if (!info) {
     ({ bucket, mountPoint } = resolvePositionals(cli, file, command, merged, cwd));
-    checkCrossFlags(merged);
+    checkCrossFlags(merged, given);
   } else if (cli.positionals[0] !== undefined) {
     bucket = cli.positionals[0];
   }
@@ -103,23 +108,41 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   });
 }
 
+type FileKey = OptionKey | 'bucket' | 'mountPoint';
+
 interface ValidatedFile {
+  /** The valid option values, typed (size and octal strings parsed). */
   options: Partial<Record<OptionKey, unknown>>;
+  /** Bad values, thrown only when the merge uses them: a command-line flag may override a bad file value. */
+  problems: Partial<Record<FileKey, S3BackerError>>;
   bucket?: string;
   mountPoint?: string;
   plugins: S3BackerPlugin[];
+  /** For messages: `config file "PATH"`. */
+  where: string;
 }
 
-/** Every key of the config file checked against OPTION_TABLE, sizes given as strings parsed. */
+/** The file's value for a key, or its problem thrown. */
+function fileValue(file: ValidatedFile, key: FileKey): unknown {
+  const problem = file.problems[key];
+  if (problem !== undefined) throw problem;
+  return key === 'bucket' || key === 'mountPoint' ? file[key] : file.options[key];
+}
+
+/**
+ * Every key of the config file checked against OPTION_TABLE. Sizes and octal modes may be strings
+ * (`'64k'`, `'0644'`: JSON has no octal numbers); a number is always the number itself. Unknown and
+ * command-line-only keys fail at once (a typo is never "overridden"); bad values are kept as problems.
+ */
 function validateFile(file: UserConfig, filePath: string | undefined): ValidatedFile {
   const where = filePath === undefined ? 'the config file' : `config file "${filePath}"`;
-  const result: ValidatedFile = { options: {}, plugins: [] };
+  const result: ValidatedFile = { options: {}, problems: {}, plugins: [], where };
   const validKeys = [...OPTION_KEYS.filter((key) => !optionSpec(key).cliOnly), ...EXTRA_FILE_KEYS];
   for (const [name, value] of Object.entries(file)) {
     if (value === undefined || value === null) continue;
     if (name === 'bucket' || name === 'mountPoint') {
-      if (typeof value !== 'string') throw invalid(where, name, 'must be a string');
-      result[name] = value;
+      if (typeof value !== 'string') result.problems[name] = invalid(where, name, 'must be a string', 'fix the value or give it on the command line');
+      else result[name] = value;
       continue;
     }
     if (name === 'plugins') {
@@ -137,14 +160,19 @@ function validateFile(file: UserConfig, filePath: string | undefined): Validated
       throw new S3BackerError('S3B_CONFIG_UNKNOWN_OPTION', `"${name}" cannot be set in ${where}: it is a command-line flag only; ` +
         `pass --${spec.flag} on the command line instead`);
     }
+    const hint = `fix the value or override it with --${spec.flag}`;
     let typed: unknown = value;
-    if (spec.type === 'size' && typeof value === 'string') {
-      typed = parseSize(value);
-      if (typed === undefined) throw invalid(where, name, `"${value}" is not a size (an integer with an optional k, m, g or t suffix)`);
+    if ((spec.type === 'size' || spec.type === 'octal') && typeof value === 'string') {
+      const parsed = parseOptionValue(spec, value);
+      if ('error' in parsed) {
+        result.problems[key] = invalid(where, name, parsed.error, hint);
+        continue;
+      }
+      typed = parsed.value;
     }
     const problem = checkOptionValue(spec, typed);
-    if (problem !== undefined) throw invalid(where, name, problem);
-    result.options[key] = typed;
+    if (problem !== undefined) result.problems[key] = invalid(where, name, problem, hint);
+    else result.options[key] = typed;
   }
   return result;
 }
@@ -178,7 +206,10 @@ function isPlugin(value: unknown): value is S3BackerPlugin {
 
 /**
  * As in the C tool (s3b_config.c): `bucket[/subdir]` then the mount point; `--erase` and
- * `--reset-mounted-flag` take the bucket only; with `--test` (or `--store=dir`) the first argument is a directory. The file may supply either one instead.
+ * `--reset-mounted-flag` take the bucket only; with `--test` (or `--store=dir`) the first argument
+ * is a directory. The config file may supply either. When it sets `bucket`, a single argument of
+ * a mount is the mount point (give both arguments to override the file's bucket too). The bucket
+ * argument replaces the file's `bucket` as a whole; its `/subdir` is the command line's prefix.
  */
 function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command: 'mount' | 'erase' | 'reset-mounted-flag',
   merged: Record<string, unknown>, cwd: string): { bucket: string; mountPoint?: string } {
@@ -191,11 +222,17 @@ function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command
       ? `too many arguments: ${extra}; ${usage}`
       : `--${command} takes no mount point (got ${extra}); ${usage}`);
   }
-  const bucketText = positionals[0] ?? file.bucket;
+  const fileHasBucket = file.bucket !== undefined || file.problems.bucket !== undefined;
+  const [bucketArg, mountPointArg] = command === 'mount' && positionals.length === 1 && fileHasBucket
+    ? [undefined, positionals[0]]
+    : [positionals[0], positionals[1]];
+
+  const bucketText = bucketArg ?? fileValue(file, 'bucket') as string | undefined;
   if (bucketText === undefined) {
     throw new S3BackerError('S3B_USAGE', `missing ${merged.store === 'dir' ? 'directory' : 'bucket'}; ${usage}`);
   }
   let bucket: string;
+  let subdir: string | undefined;
   if (merged.store === 'dir') {
     // --test / --store=dir: a directory path contains slashes, so no bucket/subdir split (as with the
     // C tool's --test, s3b_config.c).
@@ -203,82 +240,59 @@ function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command
     if (bucketText === '') throw new S3BackerError('S3B_USAGE', `the directory argument may not be empty; ${usage}`);
     bucket = resolve(cwd, bucketText);
   } else {
-    bucket = splitBucket(bucketText, merged, cli, file);
+    ({ bucket, subdir } = splitBucket(bucketText));
   }
+  merged.prefix = resolvePrefix(cli, file, subdir, bucketArg !== undefined, bucketText);
+
   if (command !== 'mount') return { bucket };
-  const mountPointText = positionals[1] ?? file.mountPoint;
+  const mountPointText = mountPointArg ?? fileValue(file, 'mountPoint') as string | undefined;
   if (mountPointText === undefined || mountPointText === '') {
     throw new S3BackerError('S3B_USAGE', `missing mount point; ${usage}`);
   }
   return { bucket, mountPoint: resolve(cwd, mountPointText) };
 }
 
-/** `bucket/subdir` means `--prefix=subdir/`; the subdir is checked strictly, as the C tool's s3b_config.c does. */
-function splitBucket(text: string, merged: Record<string, unknown>, cli: ParsedCommandLine, file: ValidatedFile): string {
+/**
+ * The prefix, with the usual precedence, where `bucket/subdir` counts as `--prefix=subdir/` at the
+ * level it is written: on the command line it conflicts with a non-empty `--prefix` (as in the C
+ * tool's s3b_config.c) and overrides the file's `prefix`; in the file it yields to `--prefix`.
+ */
+function resolvePrefix(cli: ParsedCommandLine, file: ValidatedFile, subdir: string | undefined, subdirOnCommandLine: boolean, bucketText: string): string {
+  const cliPrefix = cli.options.prefix as string | undefined;
+  if (subdir !== undefined && subdirOnCommandLine) {
+    if (cliPrefix !== undefined && cliPrefix !== '') {
+      throw new S3BackerError('S3B_CONFIG_INVALID', `"${bucketText}" sets the prefix "${subdir}/", but --prefix=${cliPrefix} was also given; use one or the other`);
+    }
+    return subdir + '/';
+  }
+  if (cliPrefix !== undefined) return cliPrefix;
+  const filePrefix = fileValue(file, 'prefix') as string | undefined;
+  if (subdir !== undefined) {
+    // The file's `bucket: 'b/sub'` and a non-empty `prefix` say two things about one setting.
+    if (filePrefix !== undefined && filePrefix !== '') {
+      throw new S3BackerError('S3B_CONFIG_INVALID', `bucket "${bucketText}" in ${file.where} sets the prefix "${subdir}/", ` +
+        `but the file also sets prefix "${filePrefix}"; keep one of them (or override both with --prefix)`);
+    }
+    return subdir + '/';
+  }
+  return filePrefix ?? (optionSpec('prefix').default as string);
+}
+
+/** `bucket/subdir` split; both parts are checked strictly, as the C tool's s3b_config.c does. */
+function splitBucket(text: string): { bucket: string; subdir?: string } {
   if (text === '' || text.startsWith('/')) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `invalid bucket "${text}": the bucket name may not be empty or start with "/"; write bucket or bucket/subdir`);
   }
   const slash = text.indexOf('/');
-  if (slash < 0) return text;
-  const bucket = text.slice(0, slash);
+  if (slash < 0) return { bucket: text };
   const subdir = text.slice(slash + 1);
   if (subdir === '' || subdir.startsWith('/') || subdir.endsWith('/') || subdir.includes('//')) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `invalid subdirectory in "${text}": it must be non-empty, without leading, trailing or double slashes; ` +
       'write bucket/dir or bucket/dir/subdir');
   }
-  const explicitPrefix = cli.options.prefix ?? file.options.prefix;
-  if (typeof explicitPrefix === 'string' && explicitPrefix !== '') {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `"${text}" sets the prefix "${subdir}/", but --prefix=${explicitPrefix} was also given; use one or the other`);
-  }
-  merged.prefix = subdir + '/';
-  return bucket;
+  return { bucket: text.slice(0, slash), subdir };
 }
 
-/** The checks of the C tool's validate_config (s3b_config.c) that concern our options. */
-function checkCrossFlags(merged: Record<string, unknown>): void {
-  const initial = merged.initialRetryPause as number;
-  const max = merged.maxRetryPause as number;
-  if (initial > max) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `--initialRetryPause=${initial} is larger than --maxRetryPause=${max}; lower the first or raise the second`);
-  }
-  if (merged.accessKey !== undefined && merged.accessKeyEnv !== undefined) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', '--accessKey and --accessKeyEnv cannot both be given; keep only one source of the secret key');
-  }
-  if (merged.blockCacheSync === true && merged.blockCacheWriteDelay !== 0) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `--blockCacheSync needs --blockCacheWriteDelay=0 (it is ${String(merged.blockCacheWriteDelay)}); add --blockCacheWriteDelay=0 or drop --blockCacheSync`);
-  }
-  const cacheFileFlags = ['blockCacheNoVerify', 'blockCacheRecoverDirtyBlocks'].filter((key) => merged[key] === true);
-  if (cacheFileFlags.length > 0 && merged.blockCacheFile === undefined) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `--${cacheFileFlags[0]} needs --blockCacheFile=FILE; add the cache file or drop the flag`);
-  }
-  if (merged.blockCacheFile !== undefined && merged.blockCacheSize === 0) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', '--blockCacheFile needs a block cache, but --blockCacheSize=0 disables it; give a cache size or drop the cache file');
-  }
-  checkCodecFlags(merged);
-}
-
-/**
- * The C tool only warns about encryption flags without --encrypt (s3b_config.c); an option that is
- * parsed and then ignored hides a mistake (a forgotten --encrypt writes plain blocks), so we refuse.
- */
-function checkCodecFlags(merged: Record<string, unknown>): void {
-  if (merged.password !== undefined && merged.passwordFile !== undefined) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', '--password and --passwordFile cannot both be given; keep only one source of the password');
-  }
-  if (merged.encrypt === undefined) {
-    const stray = ['password', 'passwordFile', 'keyLength'].find((key) => merged[key] !== undefined);
-    if (stray !== undefined) {
-      throw new S3BackerError('S3B_CONFIG_INVALID', `--${stray === 'keyLength' ? 'keyLength' : stray} only applies to an encrypted volume, and --encrypt was not given; add --encrypt or drop --${stray}`);
-    }
-  }
-  if (merged.compressLevel !== undefined && merged.compress === undefined && merged.encrypt === undefined) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', '--compress-level needs --compress (or --encrypt, which compresses with deflate); add --compress=ALG or drop the level');
-  }
-  if (merged.compressLevel !== undefined && /^-?\d+$/.test(String(merged.compress))) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `--compress=${String(merged.compress)} already gives the deflate level; drop --compress-level or write --compress=deflate`);
-  }
-}
-
-function invalid(where: string, key: string, reason: string): S3BackerError {
-  return new S3BackerError('S3B_CONFIG_INVALID', `${key} in ${where}: ${reason}; fix the value`);
+function invalid(where: string, key: string, reason: string, hint = 'fix the value'): S3BackerError {
+  return new S3BackerError('S3B_CONFIG_INVALID', `${key} in ${where}: ${reason}; ${hint}`);
 }

@@ -24,7 +24,7 @@ function fails(argv: string[], file: UserConfig | null, code: ErrorCode, message
 
 const plugin = (name: string): S3BackerPlugin => ({ name, apply() {} });
 
-test('defaults fill every option that has one; options without one stay absent', () => {
+test('defaults fill every option that has one; options without one stay absent', { timeout: 5_000 }, () => {
   const { config, command, fuseOptions } = resolve(['bucket', '/mnt']);
   assert.equal(command, 'mount');
   assert.deepEqual(fuseOptions, []);
@@ -42,7 +42,7 @@ test('defaults fill every option that has one; options without one stay absent',
   }
 });
 
-test('per key: command line, then config file, then default; null and undefined never override', () => {
+test('per key: command line, then config file, then default; null and undefined never override', { timeout: 5_000 }, () => {
   const file: UserConfig = { region: 'eu-west-1', timeout: 5, readOnly: true, force: undefined, quiet: null as unknown as boolean, size: '64k' };
   const { config } = resolve(['--timeout=7', '--readOnly=false', 'bucket', '/mnt'], file);
   assert.equal(config.region, 'eu-west-1', 'from the file');
@@ -54,7 +54,7 @@ test('per key: command line, then config file, then default; null and undefined 
   assert.equal(resolve(['--size=1m', 'bucket', '/mnt'], file).config.size, 2 ** 20);
 });
 
-test('config file keys are validated: unknown keys, command-line-only keys, bad values', () => {
+test('config file keys are validated: unknown keys, command-line-only keys, bad values', { timeout: 5_000 }, () => {
   fails(['b', '/m'], { blocksize: '1m' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION',
     /unknown key "blocksize" in config file "\/etc\/s3backer\.config\.ts"; did you mean "blockSize"\?/, '/etc/s3backer.config.ts');
   fails(['b', '/m'], { mountpoint: '/x' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /did you mean "mountPoint"/);
@@ -68,10 +68,40 @@ test('config file keys are validated: unknown keys, command-line-only keys, bad 
   fails(['b', '/m'], { store: 'ta pe' }, 'S3B_CONFIG_INVALID', /store .*must be a store name such as s3, dir or memory/);
   fails(['b', '/m'], { filename: 'a/b' }, 'S3B_CONFIG_INVALID', /filename .*may not contain "\/"/);
   fails(['b', '/m'], { readOnly: 'yes' as unknown as boolean }, 'S3B_CONFIG_INVALID', /readOnly .*must be true or false/);
-  fails(['b', '/m'], { bucket: 7 as unknown as string }, 'S3B_CONFIG_INVALID', /bucket .*must be a string/);
+  fails(['/m'], { bucket: 7 as unknown as string }, 'S3B_CONFIG_INVALID', /bucket .*must be a string/);
+  fails(['b'], { mountPoint: 7 as unknown as string }, 'S3B_CONFIG_INVALID', /mountPoint .*must be a string; fix the value or give it on the command line/);
 });
 
-test('fileMode: 0600, 0400 with readOnly (from either source), an explicit mode is kept', () => {
+test('a bad value in the config file is reported only if it is used: a flag may override it', { timeout: 5_000 }, () => {
+  const bad: UserConfig = { timeout: 0, fileMode: '0999', size: 'huge', store: 'ta pe', bucket: 7 as unknown as string, prefix: 7 as unknown as string };
+  const { config } = resolve(['--timeout=5', '--fileMode=0644', '--size=1g', '--store=memory', 'b/sub', '/m'], bad);
+  assert.deepEqual([config.timeout, config.fileMode, config.size, config.store, config.bucket, config.prefix],
+    [5, 0o644, 2 ** 30, 'memory', 'b', 'sub/']);
+  // Used, it is an error naming the key, the file and both ways out.
+  fails(['b', '/m'], { timeout: 0 }, 'S3B_CONFIG_INVALID',
+    /^timeout in config file "\/etc\/s3backer\.config\.ts": must be at least 1; fix the value or override it with --timeout$/, '/etc/s3backer.config.ts');
+  fails(['--timeout=5', 'b', '/m'], { fileMode: '0999' }, 'S3B_CONFIG_INVALID', /fileMode in the config file: "0999" is not an octal number/);
+  fails(['b', '/m'], { prefix: 7 as unknown as string }, 'S3B_CONFIG_INVALID', /prefix in the config file: must be a string/);
+  assert.equal(resolve(['--prefix=p/', 'b', '/m'], { prefix: 7 as unknown as string }).config.prefix, 'p/');
+  // A misspelt key is not a value: no flag "overrides" it.
+  fails(['--region=x', 'b', '/m'], { regoin: 'x' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /did you mean "region"/);
+});
+
+test('octal options in the config file: a string is octal (JSON has no octal numbers), a number is the number', { timeout: 5_000 }, () => {
+  assert.equal(resolve(['b', '/m'], { fileMode: '0644' }).config.fileMode, 0o644);
+  assert.equal(resolve(['b', '/m'], { fileMode: '644' }).config.fileMode, 0o644);
+  assert.equal(resolve(['b', '/m'], { fileMode: 0o640 }).config.fileMode, 0o640);
+  assert.equal(resolve(['b', '/m'], { fileMode: 420 }).config.fileMode, 0o644, '420 is 0644');
+  fails(['b', '/m'], { fileMode: 'rw-r--r--' }, 'S3B_CONFIG_INVALID', /fileMode in the config file: "rw-r--r--" is not an octal number such as 0644/);
+  fails(['b', '/m'], { fileMode: '017777' }, 'S3B_CONFIG_INVALID', /fileMode in the config file: must be at most 07777/);
+});
+
+test('a misspelt config key gets a suggestion, swapped letters included', { timeout: 5_000 }, () => {
+  fails(['b', '/m'], { vhots: true } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /^unknown key "vhots" in the config file; did you mean "vhost"\?$/);
+  fails(['b', '/m'], { mountPiont: '/m' } as UserConfig, 'S3B_CONFIG_UNKNOWN_OPTION', /did you mean "mountPoint"\?/);
+});
+
+test('fileMode: 0600, 0400 with readOnly (from either source), an explicit mode is kept', { timeout: 5_000 }, () => {
   assert.equal(resolve(['--readOnly', 'b', '/m']).config.fileMode, 0o400);
   assert.equal(resolve(['b', '/m'], { readOnly: true }).config.fileMode, 0o400);
   assert.equal(resolve(['-o', 'ro', 'b', '/m']).config.fileMode, 0o400);
@@ -79,7 +109,7 @@ test('fileMode: 0600, 0400 with readOnly (from either source), an explicit mode 
   assert.equal(resolve(['b', '/m'], { fileMode: 0o640 }).config.fileMode, 0o640);
 });
 
-test('bucket/subdir becomes the prefix subdir/ (as in the C tool\'s s3b_config.c)', () => {
+test('bucket/subdir becomes the prefix subdir/ (as in the C tool\'s s3b_config.c)', { timeout: 5_000 }, () => {
   const { config } = resolve(['bucket/disks/one', '/mnt']);
   assert.equal(config.bucket, 'bucket');
   assert.equal(config.prefix, 'disks/one/');
@@ -91,23 +121,49 @@ test('bucket/subdir becomes the prefix subdir/ (as in the C tool\'s s3b_config.c
   fails(['/bucket', '/mnt'], null, 'S3B_CONFIG_INVALID', /may not be empty or start with "\/"/);
   fails(['', '/mnt'], null, 'S3B_CONFIG_INVALID', /may not be empty/);
   fails(['--prefix=p/', 'bucket/sub', '/mnt'], null, 'S3B_CONFIG_INVALID', /sets the prefix "sub\/", but --prefix=p\/ was also given/);
-  fails(['bucket/sub', '/mnt'], { prefix: 'p/' }, 'S3B_CONFIG_INVALID', /--prefix=p\/ was also given/);
 });
 
-test('mount needs a bucket and a mount point; the file may supply them, the command line wins', () => {
+test('bucket/subdir on the command line is a flag: it overrides the config file\'s prefix', { timeout: 5_000 }, () => {
+  assert.equal(resolve(['bucket/sub', '/mnt'], { prefix: 'p/' }).config.prefix, 'sub/');
+  assert.equal(resolve(['bucket/sub', '/mnt'], { bucket: 'fb/fsub', prefix: 'p/' }).config.prefix, 'sub/');
+  // A plain bucket argument sets no prefix: the file's applies.
+  assert.equal(resolve(['bucket', '/mnt'], { prefix: 'p/' }).config.prefix, 'p/');
+  // The argument replaces the file's bucket as a whole, subdir included.
+  const other = resolve(['other', '/mnt'], { bucket: 'fb/fsub' }).config;
+  assert.deepEqual([other.bucket, other.prefix], ['other', '']);
+  // In the file, bucket/subdir is the file's prefix: --prefix overrides it, the file's own prefix conflicts with it.
+  assert.equal(resolve(['/mnt'], { bucket: 'fb/fsub' }).config.prefix, 'fsub/');
+  assert.equal(resolve(['--prefix=p-', '/mnt'], { bucket: 'fb/fsub' }).config.prefix, 'p-');
+  fails(['/mnt'], { bucket: 'fb/fsub', prefix: 'p/' }, 'S3B_CONFIG_INVALID', /bucket "fb\/fsub" in the config file sets the prefix "fsub\/", but the file also sets prefix "p\/"; keep one of them/);
+  assert.equal(resolve(['/mnt'], { bucket: 'fb/fsub', prefix: '' }).config.prefix, 'fsub/');
+});
+
+test('mount needs a bucket and a mount point; the file may supply them, the command line wins', { timeout: 5_000 }, () => {
   fails(['bucket'], null, 'S3B_USAGE', /^missing mount point; usage: s3backer \[options\] bucket\[\/subdir\] mountpoint; see --help$/);
   fails([], null, 'S3B_USAGE', /^missing bucket; usage: s3backer \[options\] bucket\[\/subdir\] mountpoint/);
   fails(['a', 'b', 'c'], null, 'S3B_USAGE', /too many arguments: "c"/);
   let config = resolve([], { bucket: 'fb/sub', mountPoint: '/fmnt' }).config;
   assert.deepEqual([config.bucket, config.prefix, config.mountPoint], ['fb', 'sub/', '/fmnt']);
-  config = resolve(['cli'], { bucket: 'fb', mountPoint: '/fmnt' }).config;
+  config = resolve(['cli'], { mountPoint: '/fmnt' }).config;
   assert.deepEqual([config.bucket, config.mountPoint], ['cli', '/fmnt']);
   config = resolve(['cli', '/cmnt'], { bucket: 'fb', mountPoint: '/fmnt' }).config;
   assert.deepEqual([config.bucket, config.mountPoint], ['cli', '/cmnt']);
   assert.equal(resolve(['b', 'rel/mnt']).config.mountPoint, '/work/dir/rel/mnt', 'a relative mount point is made absolute');
 });
 
-test('--erase and --reset-mounted-flag take the bucket only (a mount point is an error, as in C)', () => {
+test('with the bucket from the config file, a single argument is the mount point', { timeout: 5_000 }, () => {
+  let config = resolve(['/cmnt'], { bucket: 'fb/sub' }).config;
+  assert.deepEqual([config.bucket, config.prefix, config.mountPoint], ['fb', 'sub/', '/cmnt']);
+  config = resolve(['cmnt'], { bucket: 'fb', mountPoint: '/fmnt' }).config;
+  assert.deepEqual([config.bucket, config.mountPoint], ['fb', '/work/dir/cmnt'], 'the command line\'s mount point wins');
+  config = resolve(['--test', '/m'], { bucket: '/d' }).config;
+  assert.deepEqual([config.bucket, config.mountPoint], ['/d', '/m'], 'the same for --test\'s directory');
+  // --erase and --reset-mounted-flag take no mount point: their one argument is the bucket.
+  assert.equal(resolve(['--erase', 'cli'], { bucket: 'fb' }).config.bucket, 'cli');
+  fails(['a', 'b', 'c'], { bucket: 'fb' }, 'S3B_USAGE', /too many arguments: "c"/);
+});
+
+test('--erase and --reset-mounted-flag take the bucket only (a mount point is an error, as in C)', { timeout: 5_000 }, () => {
   const erase = resolve(['--erase', 'bucket/sub']);
   assert.equal(erase.command, 'erase');
   assert.equal(erase.config.bucket, 'bucket');
@@ -123,7 +179,7 @@ test('--erase and --reset-mounted-flag take the bucket only (a mount point is an
   fails(['--erase', '--reset-mounted-flag', 'b'], null, 'S3B_CONFIG_INVALID', /cannot be combined/);
 });
 
-test('--help and --version need no arguments and ignore the config file', () => {
+test('--help and --version need no arguments and ignore the config file', { timeout: 5_000 }, () => {
   assert.equal(resolve(['--help']).command, 'help');
   assert.equal(resolve(['-v']).command, 'version');
   assert.equal(resolve(['--erase', '--help', 'a', 'b', 'c'], { frobnicate: 1 } as UserConfig).command, 'help');
@@ -131,7 +187,7 @@ test('--help and --version need no arguments and ignore the config file', () => 
   assert.equal(detectCommand(parseArgv(['b', '/m'])), 'mount');
 });
 
-test('--test: the directory store; the first argument is a directory, not bucket/subdir', () => {
+test('--test: the directory store; the first argument is a directory, not bucket/subdir', { timeout: 5_000 }, () => {
   const { config } = resolve(['--test', 'some/dir/path', 'mnt']);
   assert.equal(config.store, 'dir');
   assert.equal(config.bucket, '/work/dir/some/dir/path');
@@ -146,7 +202,7 @@ test('--test: the directory store; the first argument is a directory, not bucket
   fails(['--test', '/d'], null, 'S3B_USAGE', /missing mount point/);
 });
 
-test('plugins from the file: disabled entries dropped, order kept, non-plugins rejected', () => {
+test('plugins from the file: disabled entries dropped, order kept, non-plugins rejected', { timeout: 5_000 }, () => {
   const a = plugin('a'); const b = plugin('b'); const c = plugin('c'); const d = plugin('d');
   const { config } = resolve(['b', '/m'], { plugins: [a, false, null, undefined, [b, false], [c, true], d] });
   assert.deepEqual(config.plugins.map((p) => p.name), ['a', 'c', 'd']);
@@ -156,7 +212,7 @@ test('plugins from the file: disabled entries dropped, order kept, non-plugins r
   fails(['b', '/m'], { plugins: a as unknown as S3BackerPlugin[] }, 'S3B_CONFIG_INVALID', /plugins .*must be an array/);
 });
 
-test('cross-flag checks (the C tool\'s validate_config)', () => {
+test('cross-flag checks (the C tool\'s validate_config)', { timeout: 5_000 }, () => {
   fails(['--initialRetryPause=5000', '--maxRetryPause=1000', 'b', '/m'], null, 'S3B_CONFIG_INVALID',
     /--initialRetryPause=5000 is larger than --maxRetryPause=1000/);
   fails(['b', '/m'], { maxRetryPause: 100 }, 'S3B_CONFIG_INVALID', /--initialRetryPause=200 is larger than --maxRetryPause=100/);
@@ -167,11 +223,11 @@ test('cross-flag checks (the C tool\'s validate_config)', () => {
   fails(['--accessKey=k', 'b', '/m'], { accessKeyEnv: 'SECRET' }, 'S3B_CONFIG_INVALID', /--accessKey and --accessKeyEnv/);
 });
 
-test('fuse options are passed on in order', () => {
+test('fuse options are passed on in order', { timeout: 5_000 }, () => {
   assert.deepEqual(resolve(['-o', 'allow_other,uid=0', '-o', 'ro', 'b', '/m']).fuseOptions, ['allow_other', 'uid=0', 'ro']);
 });
 
-test('the result is frozen', () => {
+test('the result is frozen', { timeout: 5_000 }, () => {
   const input: ResolveConfigInput = { cli: parseArgv(['-o', 'ro', 'b', '/m']), file: { plugins: [plugin('p')] }, cwd: CWD };
   const result = resolveConfig(input);
   assert.ok(Object.isFrozen(result));
@@ -185,7 +241,7 @@ test('the result is frozen', () => {
   assert.deepEqual(result.fuseOptions, ['ro']);
 });
 
-test('codec flags: --compress and --encrypt stand alone or take a value; stray or conflicting codec flags are refused', () => {
+test('codec flags: --compress and --encrypt stand alone or take a value; stray or conflicting codec flags are refused', { timeout: 5_000 }, () => {
   const mount = ['bucket', '/mnt'];
   assert.equal(resolve(['--compress', ...mount]).config.compress, 'deflate');
   assert.equal(resolve(['--compress=zstd', '--compress-level=19', ...mount]).config.compressLevel, 19);
