@@ -255,3 +255,77 @@ test('codec flags: --compress and --encrypt stand alone or take a value; stray o
   fails(['--compress=9', '--compress-level=3', ...mount], null, 'S3B_CONFIG_INVALID', /already gives the deflate level/);
   assert.equal(resolve(['--encrypt', '--password=x', '--compress-level=9', ...mount]).config.compressLevel, 9, 'encryption compresses, so a level is meaningful');
 });
+
+const MOUNT = ['bucket', '/mnt'];
+
+test('MD5 cache flags need the cache, and --md5CacheTime must cover --minWriteDelay (validate_config)', { timeout: 5_000 }, () => {
+  fails(['--md5CacheTime=1000', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--md5CacheTime=1000 needs the MD5 cache, but --md5CacheSize is 0 .*add --md5CacheSize=N or drop --md5CacheTime/);
+  fails(['--minWriteDelay=500', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--minWriteDelay=500 needs the MD5 cache.*add --md5CacheSize=N or drop --minWriteDelay/);
+  fails(['--md5CacheSize=100', '--md5CacheTime=400', '--minWriteDelay=500', ...MOUNT], null, 'S3B_CONFIG_INVALID',
+    /--md5CacheTime=400 is shorter than --minWriteDelay=500.*raise --md5CacheTime to at least 500/);
+  fails(['--md5CacheSize=100', '--minWriteDelay=500', ...MOUNT], { md5CacheTime: 400 }, 'S3B_CONFIG_INVALID', /shorter than --minWriteDelay/);
+  const ok = resolve(['--md5CacheSize=100', '--md5CacheTime=500', '--minWriteDelay=500', ...MOUNT]).config;
+  assert.deepEqual([ok.md5CacheSize, ok.md5CacheTime, ok.minWriteDelay], [100, 500, 500]);
+  assert.equal(resolve(['--md5CacheSize=100', '--minWriteDelay=500', ...MOUNT]).config.md5CacheTime, 0, '0 = until evicted: no lower bound');
+  // Read-only, nothing is written, so the MD5 cache has no effect (documented on the flags) and its settings are not checked.
+  assert.equal(resolve(['--readOnly', '--minWriteDelay=500', '--md5CacheTime=10', ...MOUNT]).config.readOnly, true);
+});
+
+test('--sse=aws:kms and --sse-key-id need each other', { timeout: 5_000 }, () => {
+  fails(['--sse=aws:kms', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--sse=aws:kms needs the KMS key.*add --sse-key-id=ID/);
+  fails(['--sse-key-id=k1', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--sse-key-id only applies with --sse=aws:kms \(--sse was not given\); add --sse=aws:kms or drop --sse-key-id/);
+  fails(['--sse=AES256', '--sse-key-id=k1', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--sse-key-id only applies with --sse=aws:kms \(--sse is AES256\)/);
+  assert.equal(resolve(['--sse=aws:kms', '--sse-key-id=k1', ...MOUNT]).config.sseKeyId, 'k1');
+  assert.equal(resolve(['--sse=AES256', ...MOUNT]).config.sse, 'AES256');
+});
+
+test('--accessEC2IAM excludes every other source of credentials; -IMDSv2 needs it', { timeout: 5_000 }, () => {
+  for (const flag of ['--accessId=AKIA', '--accessKey=secret', '--accessKeyEnv=SECRET', '--accessFile=/etc/pw']) {
+    const name = flag.slice(0, flag.indexOf('='));
+    fails(['--accessEC2IAM=role', flag, ...MOUNT], null, 'S3B_CONFIG_INVALID',
+      new RegExp(`--accessEC2IAM takes the credentials from the EC2 instance metadata, so ${name} cannot be given too; drop ${name} or --accessEC2IAM`));
+  }
+  fails(['--accessEC2IAM=role', ...MOUNT], { accessId: 'AKIA' }, 'S3B_CONFIG_INVALID', /so --accessId cannot be given too/);
+  // An empty --accessId is no key ID (validate_config): nothing to conflict with.
+  assert.equal(resolve(['--accessEC2IAM=role', '--accessId=', ...MOUNT]).config.accessEC2IAM, 'role');
+  fails(['--accessEC2IAM-IMDSv2', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--accessEC2IAM-IMDSv2 only applies with --accessEC2IAM=ROLE/);
+  assert.equal(resolve(['--accessEC2IAM=role', '--accessEC2IAM-IMDSv2', ...MOUNT]).config.accessEC2IAM, 'role');
+});
+
+test('--sharedDiskMode refuses the flags the C tool refuses with it, even at their defaults', { timeout: 5_000 }, () => {
+  fails(['--sharedDiskMode', '--blockCacheFile=/var/cache/s3b', ...MOUNT], null, 'S3B_CONFIG_INVALID',
+    /--sharedDiskMode cannot be combined with --blockCacheFile.*drop --blockCacheFile/);
+  for (const item of ['listBlocks', 'listBlocksThreads=16', 'blockCacheSize=0', 'blockCacheSync', 'blockCacheThreads=20', 'blockCacheTimeout=0',
+    'blockCacheWriteDelay=0', 'blockCacheMaxDirty=0', 'blockCacheRecoverDirtyBlocks', 'readAhead=0', 'readAheadTrigger=2',
+    'blockCacheNumProtected=0', 'blockCacheNoVerify', 'blockCacheFileAdvise', 'minWriteDelay=0', 'md5CacheSize=0', 'md5CacheTime=0']) {
+    const name = item.split('=')[0]!;
+    fails(['--sharedDiskMode', '-o', item, ...MOUNT], null, 'S3B_CONFIG_INVALID',
+      new RegExp(`^--${name} cannot be used with --sharedDiskMode, which turns every cache, the block survey and the MD5 cache off .*; drop --${name}$`));
+  }
+  // From the config file too, whichever side sets the mode.
+  fails(['--sharedDiskMode', ...MOUNT], { blockCacheSize: 1000 }, 'S3B_CONFIG_INVALID', /--blockCacheSize cannot be used with --sharedDiskMode/);
+  fails(['--readAhead=0', ...MOUNT], { sharedDiskMode: true }, 'S3B_CONFIG_INVALID', /--readAhead cannot be used with --sharedDiskMode/);
+  fails(['--sharedDiskMode', '--directIO=false', ...MOUNT], null, 'S3B_CONFIG_INVALID', /always bypasses the page cache.*drop --directIO=false/);
+  assert.equal(resolve(['--sharedDiskMode', '--directIO', ...MOUNT]).config.sharedDiskMode, true);
+  assert.equal(resolve(['--sharedDiskMode=false', '--blockCacheFile=/c', ...MOUNT]).config.blockCacheFile, '/c');
+});
+
+test('--insecure and --cacert only with an https endpoint', { timeout: 5_000 }, () => {
+  fails(['--baseURL=http://127.0.0.1:4568/', '--insecure', ...MOUNT], null, 'S3B_CONFIG_INVALID',
+    /--insecure only applies to https endpoints, but --baseURL is http:\/\/127\.0\.0\.1:4568\/; use an https:\/\/ --baseURL or drop --insecure/);
+  fails(['--baseURL=http://127.0.0.1:4568/', '--cacert=/ca.pem', ...MOUNT], null, 'S3B_CONFIG_INVALID', /--cacert only applies to https endpoints/);
+  assert.equal(resolve(['--baseURL=https://minio.local/', '--insecure', '--cacert=/ca.pem', ...MOUNT]).config.insecure, true);
+  assert.equal(resolve(['--cacert=/ca.pem', ...MOUNT]).config.cacert, '/ca.pem', 'the default endpoint is https');
+  assert.equal(resolve(['--baseURL=http://127.0.0.1:4568/', '--insecure=false', ...MOUNT]).config.insecure, false);
+});
+
+test('a setting of a feature that is off is refused: --listBlocksThreads, --statsFileMirrorInterval', { timeout: 5_000 }, () => {
+  fails(['--listBlocksThreads=4', ...MOUNT], null, 'S3B_CONFIG_INVALID', /^--listBlocksThreads only applies with --listBlocks; add --listBlocks or drop --listBlocksThreads$/);
+  fails(['--listBlocks=false', ...MOUNT], { listBlocksThreads: 4 }, 'S3B_CONFIG_INVALID', /--listBlocksThreads only applies with --listBlocks/);
+  assert.equal(resolve(['--listBlocks', '--listBlocksThreads=4', ...MOUNT]).config.listBlocksThreads, 4);
+  fails(['--statsFileMirrorInterval=500', ...MOUNT], null, 'S3B_CONFIG_INVALID',
+    /^--statsFileMirrorInterval only applies with --statsFileMirror; add --statsFileMirror=FILE or drop --statsFileMirrorInterval$/);
+  assert.equal(resolve(['--statsFileMirror=/run/s3b.stats', '--statsFileMirrorInterval=500', ...MOUNT]).config.statsFileMirrorInterval, 500);
+  // The defaults alone are no mistake.
+  assert.equal(resolve(MOUNT).config.listBlocksThreads, 16);
+});
