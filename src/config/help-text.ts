@@ -1,4 +1,5 @@
 import { OPTION_KEYS, optionSpec, defaultText, type OptionGroup, type OptionSpec } from './options.js';
+import { SEPARATE_ARGUMENT_FLAGS } from './separate-argument-flags.js';
 import { CONFIG_SEARCH_PLACES } from './load-config-file.js';
 import { USAGE } from './merge-config.js';
 
@@ -18,11 +19,16 @@ const MAX_INLINE_ENUM = 24;
 /** Flag column width; longer flags put their description on the next line. */
 const FLAG_COLUMN = 30;
 
-/** How a flag is written, e.g. `-f, --foreground`, `--size=SIZE`, `-F FILE, --configFile=FILE`. */
+/**
+ * How a flag is written, e.g. `-f, --foreground`, `--size=SIZE`, `-F FILE, --configFile FILE` (the
+ * flags of separate-argument-flags.ts show their space form; their `=` form works too).
+ */
 export function flagUsage(spec: OptionSpec): string {
   const value = valuePlaceholder(spec);
   const optional = spec.type === 'string' && spec.bareValue !== undefined;
-  const long = `--${spec.flag}${value === undefined ? '' : optional ? `[=${value}]` : '=' + value}`;
+  const key = OPTION_KEYS.find((candidate) => optionSpec(candidate) === spec);
+  const separator = key !== undefined && SEPARATE_ARGUMENT_FLAGS.has(key) ? ' ' : '=';
+  const long = `--${spec.flag}${value === undefined ? '' : optional ? `[=${value}]` : separator + value}`;
   const shorts = (spec.aliases ?? []).map((alias) => (alias.length === 1 ? `-${alias}` : `--${alias}`) + (value === undefined ? '' : ` ${value}`));
   return [...shorts, long].join(', ');
 }
@@ -58,11 +64,15 @@ export function helpText(): string {
     '  s3backer --test [options] directory mountpoint',
     '',
     'A flag takes its value after "=" (--size=1g). Every flag can also be given in an -o list, as in',
-    '/etc/fstab: -o size=1g,readOnly. Other -o items (allow_other, uid=N, ro, ...) are passed to FUSE.',
-    '-F FILE (--configFile=FILE) reads more arguments from FILE, one per line. As with FUSE, -d also means -f.',
-    '--config=FILE loads a typed config file; without it, the first of',
+    '/etc/fstab: -o size=1g,readOnly. Other -o items are passed to FUSE only if they are standard FUSE or',
+    'mount options (allow_other, uid=N, ro, ...); any other -o item is an error (the C tool passes unknown',
+    'items to FUSE, so a misspelt option would be ignored). As with FUSE, -d also means -f.',
+    '-F FILE (--configFile FILE, --configFile=FILE) reads more arguments from FILE, one per line.',
+    '--config FILE (or --config=FILE) loads a typed config file; without it, the first of',
     `  ${CONFIG_SEARCH_PLACES.join(', ')}`,
-    'in the current directory is loaded. Flags on the command line override the config file.',
+    'in the current directory is loaded.',
+    'Precedence: the command line (flags, -o items, flag files, and bucket/subdir, which sets the',
+    'prefix) over the config file over the defaults. Details: docs/config.md.',
   ];
   for (const group of Object.keys(GROUP_TITLES) as OptionGroup[]) {
     lines.push('', `${GROUP_TITLES[group]}:`);

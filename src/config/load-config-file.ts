@@ -6,7 +6,7 @@ import type { ConfigCommand, UserConfig } from './define-config.js';
 import { S3BackerError, isS3BackerError } from '../errors/s3backer-error.js';
 
 export interface LoadConfigFileOptions {
-  /** `--config=FILE`: load exactly this file (relative to `cwd`); a missing file is an error. */
+  /** `--config FILE` (or `--config=FILE`): load exactly this file (relative to `cwd`); a missing file is an error. */
   explicitPath?: string;
   /** Where to search when there is no explicit path: this directory only, never a parent. */
   cwd: string;

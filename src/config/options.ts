@@ -216,9 +216,9 @@ export const OPTION_TABLE = {
 
   // --- general ---
   config: { flag: 'config', type: 'string', group: 'general', metavar: 'FILE', cliOnly: true,
-    doc: 'Typed config file to load (s3backer.config.ts and friends); by default one is searched in the current directory.' },
+    doc: 'Typed config file to load (s3backer.config.ts and friends), also written `--config=FILE`; by default one is searched in the current directory.' },
   configFile: { flag: 'configFile', type: 'string', group: 'general', metavar: 'FILE', cliOnly: true, aliases: ['F'],
-    doc: 'The C tool\'s flag file: each line is one more command-line argument (`#` starts a comment).' },
+    doc: 'The C tool\'s flag file: each line is one more command-line argument (`#` starts a comment); also written `--configFile=FILE`.' },
   debug: { flag: 'debug', type: 'boolean', group: 'general', default: false, aliases: ['d'],
     doc: 'Log debug messages (each S3 request, each mount step).' },
   quiet: { flag: 'quiet', type: 'boolean', group: 'general', default: false,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { OPTION_KEYS, optionSpec, parseOptionValue, checkOptionValue, type OptionKey } from './options.js';
 import { closestName } from './closest-name.js';
 import { isFusePassthroughOption } from './fuse-passthrough-options.js';
+import { SEPARATE_ARGUMENT_FLAGS } from './separate-argument-flags.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
 /** The command line, parsed but not yet merged with a config file or defaults (see merge-config.ts). */
@@ -50,7 +51,8 @@ const FLAG_SPELLINGS = new Map<string, string>([
 /**
  * Parse argv the way the C tool does (s3b_config.c, with fuse_opt): `--name=value` (a value needs
  * `=`; `--size 1g` is an error, not `--size=1g`), `--name` / `--no-name` for on/off flags, `-o a,b=c`
- * lists, short aliases, and `--configFile=FILE` / `-F FILE` flag files expanded in place. A flag
+ * lists, short aliases, and `--configFile=FILE` / `-F FILE` flag files expanded in place. The flags
+ * that name a file also take it as the next argument (`--config FILE`, separate-argument-flags.ts). A flag
  * given twice: the last one wins. Values are parsed and checked against OPTION_TABLE here; checks that need other
  * options (or the volume) come later.
  */
@@ -140,11 +142,21 @@ export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {
         continue;
       }
       if (key === undefined) throw unknownFlag(eq < 0 ? text : text.slice(0, eq), arg);
+      let value = raw;
+      if (value === true && SEPARATE_ARGUMENT_FLAGS.has(key)) {
+        const next = queue.shift();
+        if (next === undefined || (next.text.startsWith('-') && next.text !== '-')) {
+          // A forgotten file name must not make the next flag a file name.
+          throw invalid(text, next === undefined ? 'needs a file name' : `needs a file name, not the flag "${next.text}"`, arg,
+            `write ${text} FILE or ${text}=FILE (a file whose name starts with "-" as ${text}=./NAME)`);
+        }
+        value = next.text;
+      }
       if (key === 'configFile') {
-        expandConfigFile(raw === true ? '' : raw, arg);
+        expandConfigFile(value === true ? '' : value, arg);
         continue;
       }
-      setOption(key, raw, text, arg);
+      setOption(key, value, value === raw ? text : `${text} ${String(value)}`, arg);
       continue;
     }
 

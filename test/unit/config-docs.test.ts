@@ -9,12 +9,12 @@ import { OPTION_KEYS, optionSpec, checkOptionValue, type OptionSpec } from '../.
 // Compiled to dist/test/unit/: the repository root is three levels up.
 const CONFIG_MD = new URL('../../../docs/config.md', import.meta.url);
 
-test('docs/config.md is what configDocs() generates (run `npm run docs` after changing options.ts)', () => {
+test('docs/config.md is what configDocs() generates (run `npm run docs` after changing options.ts)', { timeout: 5_000 }, () => {
   const onDisk = readFileSync(CONFIG_MD, 'utf8');
   assert.ok(onDisk === configDocs(), 'docs/config.md is stale: run `npm run docs` and commit the result');
 });
 
-test('every option appears in --help and in docs/config.md', () => {
+test('every option appears in --help and in docs/config.md', { timeout: 5_000 }, () => {
   const help = helpText();
   const docs = configDocs();
   for (const key of OPTION_KEYS) {
@@ -51,7 +51,7 @@ function sample(spec: OptionSpec): { text: string | undefined; value: unknown } 
   }
 }
 
-test('every flag parses, as --flag, in an -o list and through its aliases', () => {
+test('every flag parses, as --flag, in an -o list and through its aliases', { timeout: 5_000 }, () => {
   const readFile = () => '--quiet';
   for (const key of OPTION_KEYS) {
     const spec = optionSpec(key);
@@ -74,4 +74,25 @@ test('every flag parses, as --flag, in an -o list and through its aliases', () =
     // --compress and --encrypt also stand alone, as in the C tool.
     if (spec.type === 'string' && spec.bareValue !== undefined) assert.equal(parseArgv([`--${spec.flag}`]).options[key], spec.bareValue, `--${spec.flag}`);
   }
+});
+
+test('docs/config.md states the precedence once: command line (bucket/subdir included) over config file over defaults; environment', { timeout: 5_000 }, () => {
+  const docs = configDocs();
+  assert.equal(docs.match(/^## Precedence$/gm)?.length, 1);
+  const section = docs.slice(docs.indexOf('## Precedence'), docs.indexOf('## Command line'));
+  assert.match(section, /1\. the \*\*command line\*\*: flags, `-o` items, the lines of `--configFile` flag files, and the arguments/);
+  assert.match(section, /`bucket\/subdir` argument counts as `--prefix=subdir\/`, so it overrides a `prefix` in the config file/);
+  assert.match(section, /2\. the \*\*config file\*\*[\s\S]*3\. the \*\*built-in default\*\*/);
+  assert.match(section, /a bad value in it is an error only\s+if it is used/);
+  assert.match(section, /No option in the tables below is read from the environment/);
+  assert.match(docs, /When the file sets `bucket`, a single argument is the\s+mount point/);
+});
+
+test('--help says that unknown -o items are errors, how --config takes its file, and the precedence', { timeout: 5_000 }, () => {
+  const help = helpText();
+  assert.match(help, /any other -o item is an error \(the C tool passes unknown\s+items to FUSE/);
+  assert.match(help, /--config FILE \(or --config=FILE\) loads a typed config file/);
+  assert.match(help, /  --config FILE +Typed config file/);
+  assert.match(help, /  -F FILE, --configFile FILE +The C tool's flag file/);
+  assert.match(help, /Precedence: the command line \(flags, -o items, flag files, and bucket\/subdir, which sets the\s+prefix\) over the config file over the defaults/);
 });

@@ -54,7 +54,7 @@ export default defineConfig({
 });
 `;
 
-test('a TypeScript config in a read-only directory outside the project loads and writes nothing', async () => {
+test('a TypeScript config in a read-only directory outside the project loads and writes nothing', { timeout: 30_000 }, async () => {
   const dir = await tempDir({ 's3backer.config.ts': TS_CONFIG });
   await chmod(join(dir, 's3backer.config.ts'), 0o555);
   await chmod(dir, 0o555);
@@ -79,7 +79,7 @@ test('a TypeScript config in a read-only directory outside the project loads and
   assert.deepEqual(events, [], 'no file was created in the config\'s directory, not even for a moment');
 });
 
-test('"s3backer" resolves to the running installation, sharing its module instances', async () => {
+test('"s3backer" resolves to the running installation, sharing its module instances', { timeout: 30_000 }, async () => {
   const dir = await tempDir({
     's3backer.config.mts': `import { defineConfig } from 's3backer';\nexport default { bucket: 'b', marker: defineConfig } as any;\n`,
   });
@@ -87,7 +87,7 @@ test('"s3backer" resolves to the running installation, sharing its module instan
   assert.equal((loaded?.config as { marker?: unknown }).marker, defineConfig);
 });
 
-test('"s3backer/plugins" resolves to the installation too', async () => {
+test('"s3backer/plugins" resolves to the installation too', { timeout: 30_000 }, async () => {
   const pluginsIndex = fileURLToPath(new URL('../../plugins/index.js', import.meta.url));
   const dir = await tempDir({
     's3backer.config.ts': `import * as plugins from 's3backer/plugins';\nexport default { bucket: 'b', marker: plugins };\n`,
@@ -99,7 +99,7 @@ test('"s3backer/plugins" resolves to the installation too', async () => {
   for (const [name, value] of Object.entries(native as Record<string, unknown>)) assert.equal(marker[name], value, name);
 });
 
-test('a function config receives { command }; promises are awaited', async () => {
+test('a function config receives { command }; promises are awaited', { timeout: 30_000 }, async () => {
   const dir = await tempDir({
     's3backer.config.js': `import { defineConfig } from 's3backer';
 export default defineConfig(async ({ command }) => ({ bucket: 'b', readOnly: command !== 'mount', quiet: command === 'erase' }));
@@ -113,7 +113,7 @@ export default defineConfig(async ({ command }) => ({ bucket: 'b', readOnly: com
   assert.deepEqual((await loadConfigFile({ cwd: promised, command: 'mount' }))?.config, { bucket: 'p' });
 });
 
-test('search order: s3backer.config.ts first, then .mts, .mjs, .js, .s3backerrc.json, .s3backerrc', async () => {
+test('search order: s3backer.config.ts first, then .mts, .mjs, .js, .s3backerrc.json, .s3backerrc', { timeout: 30_000 }, async () => {
   const dir = await tempDir({
     's3backer.config.ts': `export default { bucket: 'ts' };`,
     's3backer.config.mjs': `export default { bucket: 'mjs' };`,
@@ -130,7 +130,7 @@ test('search order: s3backer.config.ts first, then .mts, .mjs, .js, .s3backerrc.
   assert.equal((await loadConfigFile({ cwd: dir, command: 'mount' }))?.config.bucket, 'rc', '.s3backerrc is JSON');
 });
 
-test('searchStrategy none: nothing in the directory means null, even with a config in the parent', async () => {
+test('searchStrategy none: nothing in the directory means null, even with a config in the parent', { timeout: 30_000 }, async () => {
   const parent = await tempDir({
     's3backer.config.mjs': `export default { bucket: 'parent' };`,
     'child/README': 'no config here',
@@ -142,7 +142,7 @@ test('searchStrategy none: nothing in the directory means null, even with a conf
   assert.equal(await loadConfigFile({ cwd: pkg, command: 'mount' }), null);
 });
 
-test('--config: an explicit path (relative to cwd) loads any name; a missing one is an error', async () => {
+test('--config: an explicit path (relative to cwd) loads any name; a missing one is an error', { timeout: 30_000 }, async () => {
   const dir = await tempDir({ 'etc/disk1.config.ts': `const b: string = 'explicit';\nexport default { bucket: b };\n` });
   const loaded = await loadConfigFile({ cwd: dir, explicitPath: 'etc/disk1.config.ts', command: 'mount' });
   assert.deepEqual(loaded, { config: { bucket: 'explicit' }, filepath: join(dir, 'etc/disk1.config.ts') });
@@ -150,7 +150,7 @@ test('--config: an explicit path (relative to cwd) loads any name; a missing one
     new RegExp(`cannot load config file "${join(dir, 'missing.config.ts')}": .*ENOENT.*; check the --config path`));
 });
 
-test('a syntax error is S3B_CONFIG_FILE naming the file and keeping the cause', async () => {
+test('a syntax error is S3B_CONFIG_FILE naming the file and keeping the cause', { timeout: 30_000 }, async () => {
   const dir = await tempDir({ 's3backer.config.ts': `export default { bucket: 'b', ;\n` });
   await assert.rejects(loadConfigFile({ cwd: dir, command: 'mount' }), (error: unknown) => {
     assert.ok(error instanceof S3BackerError);
@@ -163,7 +163,7 @@ test('a syntax error is S3B_CONFIG_FILE naming the file and keeping the cause', 
   await rejectsWith(loadConfigFile({ cwd: json, command: 'mount' }), /cannot load config file ".*\.s3backerrc\.json": .*JSON/);
 });
 
-test('a config that throws, imports something missing or exports a non-object is S3B_CONFIG_FILE', async () => {
+test('a config that throws, imports something missing or exports a non-object is S3B_CONFIG_FILE', { timeout: 30_000 }, async () => {
   const throws = await tempDir({ 's3backer.config.ts': `throw new Error('boom');\nexport default {};\n` });
   await rejectsWith(loadConfigFile({ cwd: throws, command: 'mount' }), /s3backer\.config\.ts": boom;/);
   const fnThrows = await tempDir({ 's3backer.config.mjs': `export default () => { throw new Error('fn boom'); };\n` });
@@ -178,13 +178,13 @@ test('a config that throws, imports something missing or exports a non-object is
   await rejectsWith(loadConfigFile({ cwd: array, command: 'mount' }), /not an array/);
 });
 
-test('an empty explicit file configures nothing', async () => {
+test('an empty explicit file configures nothing', { timeout: 30_000 }, async () => {
   const dir = await tempDir({ 'empty.config.ts': '' });
   assert.deepEqual(await loadConfigFile({ cwd: dir, explicitPath: 'empty.config.ts', command: 'mount' }),
     { config: {}, filepath: join(dir, 'empty.config.ts') });
 });
 
-test('defineConfig is the identity; its types reject wrong configs at compile time', () => {
+test('defineConfig is the identity; its types reject wrong configs at compile time', { timeout: 30_000 }, () => {
   const object = { bucket: 'b', size: '64k', blockSize: 4096, plugins: [false as const, null, undefined] };
   assert.equal(defineConfig(object), object);
   const fn = ({ command }: { command: string }) => ({ readOnly: command === 'erase' });
