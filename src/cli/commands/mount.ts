@@ -6,7 +6,7 @@ import { S3BackerError } from '../../errors/s3backer-error.js';
 import { FuseFrontend } from '../../frontends/fuse/fuse-frontend.js';
 import type { Engine } from '../../engine/engine.js';
 import { createEngine } from '../run-engine.js';
-import { switchableLogSink } from '../daemon-log-sink.js';
+import { switchableLogSink, backgroundLogNotice } from '../daemon-log-sink.js';
 import { resolvePassword } from '../read-password.js';
 import { startStatsFileMirror } from '../stats-file-mirror.js';
 
@@ -179,6 +179,8 @@ async function daemonize(argv: readonly string[], mountPoint: string, password: 
     child.on('message', (message: { type?: string; pid?: number }) => {
       if (message.type !== 'ready') return;
       process.stderr.write(`s3backer: s3backer process ${message.pid} for ${mountPoint} started\n`);
+      // Errors after this point reach the user only as EIO: say where their reasons go.
+      process.stderr.write(`s3backer: ${backgroundLogNotice()}\n`);
       child.stderr!.destroy();
       child.disconnect();
       child.unref();
