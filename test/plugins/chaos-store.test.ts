@@ -243,18 +243,18 @@ test('get options (ifMatch) and deleteMany pass through to the inner store; dele
 });
 
 test('a configured outage window: everything works before it, fails as a refused connection during it, and recovers after', T, async () => {
-  const { store } = await chaosOver({ seed: 5, outages: [{ start: 300, duration: 400 }] }, ['k']);
+  const { store } = await chaosOver({ seed: 5, outages: [{ start: 300, duration: 600 }] }, ['k']);
   try {
     const before: string[] = [];
     for (const op of OPS) before.push(await outcome(store, op));
     assert.deepEqual(before, ['ok 64', 'ok', 'ok', 'null', 'ok 0'], 'get, put, delete, head (deleted), list');
-    await sleep(400);
+    await sleep(450);
     for (const op of OPS) {
       const result = await outcome(store, op);
       assert.match(result, /^S3B_BACKEND_UNREACHABLE retryable: chaos: injected outage: connection refused \(the outage ends in \d+ ms\)$/, op);
     }
     await assert.rejects(store.get('k'), (error: unknown) => describeFailure((error as Error).cause).kind === 'network');
-    await sleep(400);
+    await sleep(600);
     assert.equal(await outcome(store, 'put'), 'ok');
     assert.equal(await outcome(store, 'get'), 'ok 64');
     assert.equal(store.counters.injected.outage, OPS.length + 1);
