@@ -36,11 +36,12 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
       let created: S3Store | undefined;
       engine.hooks.createStore.for(S3_PLUGIN_NAME).tapPromise(S3_PLUGIN_NAME, async (config) => {
         resolveS3Endpoint(config);
+        const log = engine.logger(S3_PLUGIN_NAME);
         const credentials = await resolveCredentials(config, options.credentialEnvironment);
         const stats = new S3Stats();
-        const logger = config.debug ? engine.logger(S3_PLUGIN_NAME) : undefined;
+        const logger = config.debug ? log : undefined;
         created = new S3Store({
-          ...s3StoreOptionsFromConfig(config, credentials),
+          ...s3StoreOptionsFromConfig(config, credentials, log),
           stats,
           ...(logger ? { logger } : {}),
           ...(options.conditionalPut === undefined ? {} : { conditionalPut: options.conditionalPut }),

@@ -1,7 +1,11 @@
 import type { ResolvedConfig } from '../../src/config/resolved-config.js';
+import type { Logger } from '../../src/engine/logger.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { S3Credentials } from './credentials.js';
+import { canSetTypeOfService, parseIpTos } from './ip-tos.js';
+import type { S3ConnectionOptions } from './s3-agents.js';
 import type { S3StoreOptions } from './s3-store.js';
+import { tlsTrust } from './tls-options.js';
 
 export interface S3Endpoint {
   endpoint: string;
@@ -32,8 +36,11 @@ export function resolveS3Endpoint(config: EndpointConfig): S3Endpoint {
   return { endpoint: `https://${host}/`, forcePathStyle: !vhost };
 }
 
-/** ResolvedConfig -> the S3 store's explicit options (the store itself never reads the config). */
-export function s3StoreOptionsFromConfig(config: ResolvedConfig, credentials: S3Credentials): S3StoreOptions {
+/**
+ * ResolvedConfig -> the S3 store's explicit options (the store itself never reads the config).
+ * `log` gets the warnings about options this Node cannot apply, and the `--debug-http` lines.
+ */
+export function s3StoreOptionsFromConfig(config: ResolvedConfig, credentials: S3Credentials, log?: Logger): S3StoreOptions {
   const { endpoint, forcePathStyle } = resolveS3Endpoint(config);
   return {
     endpoint,
@@ -46,5 +53,30 @@ export function s3StoreOptionsFromConfig(config: ResolvedConfig, credentials: S3
     acl: config.accessType,
     prefix: config.prefix,
     putHeaders: { sse: config.sse, sseKeyId: config.sseKeyId, storageClass: config.storageClass },
+    connection: connectionOptionsFromConfig(config, log),
   };
+}
+
+/**
+ * The connection options: `--cacert`/`--insecure` (the file read and checked now), `--noCurlCache`,
+ * `--ipTOS`, `--debug-http`. `--http11` needs nothing: node:http only speaks HTTP/1.1, which is what
+ * the C tool's flag asks libcurl for (http_io.c, CURL_HTTP_VERSION_1_1).
+ */
+export function connectionOptionsFromConfig(config: ResolvedConfig, log?: Logger): S3ConnectionOptions {
+  const connection: S3ConnectionOptions = { keepAlive: !config.noCurlCache, tls: tlsTrust(config) };
+  if (config.ipTOS !== undefined) {
+    const tos = parseIpTos(config.ipTOS);
+    if (canSetTypeOfService()) {
+      connection.typeOfService = tos;
+    } else {
+      // Accepted (a C command line keeps working) but said once per mount: never silently ignored.
+      log?.warn(`--ipTOS=${config.ipTOS} is accepted but not applied: Node ${process.versions.node} cannot set the IP type-of-service byte `
+        + '(net.Socket#setTypeOfService came in a later Node release); connections to the store use the system default');
+    }
+  }
+  if (log !== undefined) {
+    connection.warn = (message) => log.warn(message);
+    if (config.debugHttp) connection.traceHttp = (line) => log.info(line);
+  }
+  return connection;
 }

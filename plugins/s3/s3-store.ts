@@ -17,6 +17,7 @@ import { S3Stats, type S3Method } from './s3-stats.js';
 import { ClockSkew, isClockSkewCorrected } from './clock-skew.js';
 import { LeanObjectClient, type LeanObjectInfo } from './lean-object-client.js';
 import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
+import { createS3Agents, type S3ConnectionOptions } from './s3-agents.js';
 import { putHeaders, type PutHeaderOptions, type PutHeaders } from './put-headers.js';
 
 export interface S3StoreOptions {
@@ -53,6 +54,8 @@ export interface S3StoreOptions {
    * the bucket check always use S3Client.
    */
   objectPath?: 'lean' | 'sdk';
+  /** `--cacert`, `--insecure`, `--noCurlCache`, `--ipTOS`, `--debug-http`, for both object paths (s3-agents.ts). */
+  connection?: S3ConnectionOptions;
   /** `--sse`, `--sse-key-id`, `--storageClass`: headers of every PUT (put-headers.ts). */
   putHeaders?: PutHeaderOptions;
 }
@@ -113,10 +116,10 @@ export class S3Store implements ObjectStore {
     this.endpointDescription = root;
     this.description = `${root}${options.forcePathStyle ? `${options.bucket}/` : ''}${options.prefix ?? ''}`;
 
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
     // One pair of agents for the client and the lean path: one pool of keep-alive connections.
-    this.httpAgent = new HttpAgent(agentOptions);
-    this.httpsAgent = new HttpsAgent(agentOptions);
+    const agents = createS3Agents({ maxSockets: options.maxSockets ?? 64, ...options.connection });
+    this.httpAgent = agents.http;
+    this.httpsAgent = agents.https;
     const config: S3ClientConfig = {
       endpoint: options.endpoint,
       region: options.region,

@@ -7,6 +7,8 @@ export interface RecordedRequest {
   /** Path and query, as received. */
   url: string;
   headers: IncomingHttpHeaders;
+  /** `1.1`, ... */
+  httpVersion: string;
   /** Which client connection (1, 2, ...) carried it; 0 over https. */
   connection: number;
 }
@@ -38,7 +40,7 @@ export async function startRecordingProxy(options: {
   let connections = 0;
   const connectionIds = new WeakMap<object, number>();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    requests.push({ method: req.method!, url: req.url!, headers: req.headers, connection: connectionIds.get(req.socket) ?? 0 });
+    requests.push({ method: req.method!, url: req.url!, headers: req.headers, httpVersion: req.httpVersion, connection: connectionIds.get(req.socket) ?? 0 });
     if (options.answer?.(req, res)) return;
     const forwarded = request({
       hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: upstream,
