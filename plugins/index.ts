@@ -8,3 +8,5 @@ export { deflatePlugin, DEFLATE_PLUGIN_NAME, type DeflatePluginOptions } from '.
 export { zstdPlugin, ZSTD_PLUGIN_NAME, type ZstdPluginOptions } from './compress-zstd/index.js';
 export { lz4Plugin, LZ4_PLUGIN_NAME, type Lz4PluginOptions } from './compress-lz4/index.js';
 export { encryptPlugin, ENCRYPT_PLUGIN_NAME, KEY_CHECK_NAME, acceptedCipherNames, type EncryptPluginOptions } from './encrypt-hmac/index.js';
+export { chaosPlugin, CHAOS_PLUGIN_NAME, ChaosStore, chaosOptionsFromTestFlags, type ChaosPlugin, type ChaosOptions } from './chaos/index.js';
+export { md5ProtectPlugin, MD5_PROTECT_PLUGIN_NAME, type Md5ProtectPluginOptions } from './md5-protect/index.js';

@@ -11,6 +11,7 @@ import { zstdPlugin } from '../../plugins/compress-zstd/index.js';
 import { lz4Plugin } from '../../plugins/compress-lz4/index.js';
 import { encryptPlugin } from '../../plugins/encrypt-hmac/index.js';
 import { md5ProtectFromConfig } from '../../plugins/md5-protect/index.js';
+import { chaosFromTestFlags } from '../../plugins/chaos/index.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
 export interface ApplyOptionsSettings {
@@ -65,6 +66,8 @@ function codecPlugins(config: ResolvedConfig): S3BackerPlugin[] {
 export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSettings = {}): S3BackerPlugin[] {
   return [
     ...config.plugins,
+    // --test-delays / --test-errors / --test-discard: the chaos store, around whichever store is chosen.
+    ...chaosFromTestFlags(config),
     // --sharedDiskMode: other hosts write the volume too, so nothing may be remembered about it,
     // not even which blocks are zero (the C tool's stack is then http_io alone).
     ...(config.sharedDiskMode ? [] : [zeroMapPlugin()]),

@@ -55,6 +55,7 @@ export class ObjectPipeline {
     const context = this.context(block);
     const stored = await storeCall(block, context.key, 'reading', this.store.get(context.key));
     if (!stored) return { data: Buffer.alloc(this.geometry.blockSize), etag: undefined };
+    requireEtag(stored, block, context.key, 'reading', this.store.kind);
     // The C tool's --defaultContentEncoding: for stores that drop the header (http_io.c).
     const tokens = parseContentEncoding(stored.contentEncoding ?? this.options.defaultContentEncoding);
     let object: EncodedObject = { body: stored.body, encodings: tokens, metadata: stored.metadata };
@@ -85,7 +86,8 @@ export class ObjectPipeline {
   /** The ETag of a block's object, undefined when there is none (the block reads as zeros). */
   async etag(block: number): Promise<string | undefined> {
     const key = this.geometry.key(block);
-    return (await storeCall(block, key, 'checking', this.store.head(key)))?.etag;
+    const info = await storeCall(block, key, 'checking', this.store.head(key));
+    return info ? requireEtag(info, block, key, 'checking', this.store.kind) : undefined;
   }
 
   /**
@@ -117,7 +119,7 @@ export class ObjectPipeline {
       contentType: BLOCK_CONTENT_TYPE,
       ...(encoded.encodings.length > 0 ? { contentEncoding: encoded.encodings.join(', ') } : {}),
     }));
-    return etag;
+    return requireEtag({ etag }, block, context.key, 'storing', this.store.kind);
   }
 
   private context(block: number): BlockContext {
@@ -148,6 +150,17 @@ function asDecodeError(error: unknown, block: number, token: string): unknown {
   return new S3BackerError('S3B_DECODE_FAILED',
     `the object does not decode as "${token}" (${reason}); it is corrupt or truncated in the store. Restore the block from a backup, or write it again to replace it`,
     { block, token, cause, ...(isS3BackerError(error) && error.plugin ? { plugin: error.plugin } : {}) });
+}
+
+/**
+ * An ETag from the store, which the contract says every answer has: without one an object would
+ * pass for "no object" (undefined is how a cache records a zero block) and read back as zeros.
+ */
+function requireEtag(answer: { etag?: unknown }, block: number, key: string, doing: string, kind: string): string {
+  if (typeof answer.etag === 'string' && answer.etag !== '') return answer.etag;
+  throw new S3BackerError('S3B_BACKEND_IO',
+    `${doing} object "${key}": the ${kind} store answered without an ETag, which every answer must have; the store (or the server behind it) is not S3-compatible enough: check --baseURL or the store plugin`,
+    { block });
 }
 
 /**

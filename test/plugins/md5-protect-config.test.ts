@@ -5,24 +5,11 @@ import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { PreconditionFailedError } from '../../src/engine/object-store.js';
 import { MemoryStore, memoryPlugin, type MemoryVolume } from '../../plugins/memory/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
-import { checkMd5Flags, md5ProtectFromConfig, md5ProtectPlugin, MD5_PROTECT_PLUGIN_NAME } from '../../plugins/md5-protect/index.js';
+import { md5ProtectFromConfig, md5ProtectPlugin, MD5_PROTECT_PLUGIN_NAME } from '../../plugins/md5-protect/index.js';
 import { testConfig } from '../helpers/test-config.js';
 
 const BLOCK = 4096;
 const invalid = (pattern: RegExp) => (error: unknown) => isS3BackerError(error, 'S3B_CONFIG_INVALID') && pattern.test((error as Error).message);
-
-test('checkMd5Flags: the C tool\'s cross-checks, with messages that say what to change', () => {
-  assert.throws(() => checkMd5Flags(testConfig({ md5CacheTime: 100 })), invalid(/--md5CacheTime=100 needs the MD5 cache.*--md5CacheSize=N/));
-  assert.throws(() => checkMd5Flags(testConfig({ minWriteDelay: 50 })), invalid(/--minWriteDelay=50 needs the MD5 cache/));
-  assert.throws(() => checkMd5Flags(testConfig({ md5CacheSize: 10, md5CacheTime: 100, minWriteDelay: 500 })), invalid(/--md5CacheTime=100 is shorter than --minWriteDelay=500.*at least 500/));
-  // Allowed: off; on with a time covering the delay; on with an infinite time (0) and any delay.
-  checkMd5Flags(testConfig({}));
-  checkMd5Flags(testConfig({ md5CacheSize: 10, md5CacheTime: 500, minWriteDelay: 500 }));
-  checkMd5Flags(testConfig({ md5CacheSize: 10, md5CacheTime: 0, minWriteDelay: 500 }));
-  // --readOnly and --sharedDiskMode turn the cache off before the checks (s3b_config.c).
-  checkMd5Flags(testConfig({ readOnly: true, md5CacheTime: 100 }));
-  checkMd5Flags(testConfig({ sharedDiskMode: true, minWriteDelay: 100 }));
-});
 
 test('md5ProtectFromConfig: a plugin only with --md5CacheSize > 0, and never with --readOnly or --sharedDiskMode', () => {
   assert.deepEqual(md5ProtectFromConfig(testConfig({})), []);
