@@ -35,6 +35,22 @@ export class InstrumentedStore implements ObjectStore {
   hold: (op: Operation, key: string) => boolean = () => false;
   readonly held: HeldRequest[] = [];
   private readonly heldWaiters: Array<() => void> = [];
+  /**
+   * Listing: keys per page, as a server pages ListObjects (S3 gives 1000). Each page is one
+   * request: counted in `listPages`, and subject to `failList` and `holdList`.
+   */
+  listPageSize = 1000;
+  /** List pages requested. */
+  listPages = 0;
+  /** Return an error to fail the list page that starts after `startAfter`, or undefined. */
+  failList: (startAfter: string | undefined) => Error | undefined = () => undefined;
+  /**
+   * Which list pages to hold until released. A held page's keys are taken when the request
+   * arrives, as a server answers from the bucket as it was then: writes made while it is held are
+   * not in it.
+   */
+  holdList: (startAfter: string | undefined) => boolean = () => false;
+  readonly heldLists: Array<{ readonly startAfter: string | undefined; release(): void; fail(error: Error): void }> = [];
 
   constructor(readonly volume: MemoryVolume = new Map()) {
     this.inner = new MemoryStore(volume);
@@ -67,8 +83,38 @@ export class InstrumentedStore implements ObjectStore {
     return this.inner.delete(key);
   }
 
-  list(options?: ListOptions): AsyncIterable<string> {
-    return this.inner.list(options);
+  async *list(options: ListOptions = {}): AsyncIterable<string> {
+    let marker = options.startAfter;
+    for (;;) {
+      const page: string[] = [];
+      for await (const key of this.inner.list({ ...options, ...(marker === undefined ? {} : { startAfter: marker }) })) {
+        page.push(key);
+        if (page.length > this.listPageSize) break;
+      }
+      const truncated = page.length > this.listPageSize;
+      if (truncated) page.pop();
+      await this.gateList(marker);
+      yield* page;
+      if (!truncated) return;
+      marker = page[page.length - 1];
+    }
+  }
+
+  /** Resolves once `count` list pages are held. */
+  async waitForHeldLists(count: number): Promise<void> {
+    while (this.heldLists.length < count) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
+  }
+
+  private async gateList(startAfter: string | undefined): Promise<void> {
+    this.listPages++;
+    if (this.holdList(startAfter)) {
+      await new Promise<void>((resolve, reject) => {
+        this.heldLists.push({ startAfter, release: resolve, fail: reject });
+        for (const wake of this.heldWaiters.splice(0)) wake();
+      });
+    }
+    const error = this.failList(startAfter);
+    if (error) throw error;
   }
 
   async close(): Promise<void> {
