@@ -1,50 +1,91 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import type { EngineHooks, PluginHooks } from '../../src/engine/hooks.js';
 import { Stage } from '../../src/engine/stages.js';
+import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { ZeroMap } from './zero-map.js';
+import { BlockSurvey } from './block-survey.js';
 
 export const ZERO_MAP_PLUGIN_NAME = 'zero-map';
 
+export interface ZeroMapPluginOptions {
+  /** `--listBlocks`: survey the volume's objects in the background from mount on, filling the map. */
+  listBlocks?: boolean;
+  /** `--listBlocksThreads`: listings in flight at once during the survey. Default 16, as in the C tool. */
+  listBlocksThreads?: number;
+  /** ms between the survey's debug progress lines. Default 10 s. */
+  progressInterval?: number;
+}
+
 /**
  * Answers reads of known-zero blocks and skips zero writes onto them with no request to the store
- * (the C tool's upper zero cache, stats `zero_block_cache_*`). Always on, as in the C tool.
+ * (the C tool's upper zero cache, stats `zero_block_cache_*`). Always on, as in the C tool. With
+ * `listBlocks`, runs the C tool's non-zero block survey (zero_cache.c): once it completes, a block
+ * never written reads as zeros and trims without a request.
  */
-export function zeroMapPlugin(): S3BackerPlugin {
+export function zeroMapPlugin(options: ZeroMapPluginOptions = {}): S3BackerPlugin {
+  const threads = options.listBlocksThreads ?? 16;
+  if (!Number.isSafeInteger(threads) || threads < 1) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', `zero map option listBlocksThreads must be an integer of at least 1, not ${String(threads)} (--listBlocksThreads); fix the value`);
+  }
+  const progressInterval = options.progressInterval ?? 10_000;
+  if (!(progressInterval > 0)) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', `zero map option progressInterval must be a positive number of ms, not ${String(progressInterval)}; fix the value`);
+  }
   return {
     name: ZERO_MAP_PLUGIN_NAME,
     apply(engine) {
       let map: ZeroMap | undefined;
+      let survey: BlockSurvey | undefined;
       let zeroBlock = Buffer.alloc(0);
       let readHits = 0;
       let writeHits = 0;
       const tap = { name: ZERO_MAP_PLUGIN_NAME, stage: Stage.ZERO_MAP };
+      const log = engine.logger(ZERO_MAP_PLUGIN_NAME);
 
       engine.hooks.mount.tapPromise(tap, async ({ geometry }) => {
         map = new ZeroMap(geometry.numBlocks);
         zeroBlock = Buffer.alloc(geometry.blockSize);
       });
+      if (options.listBlocks) {
+        // At `ready`, not `mount`: the survey runs in the background and never delays the mount
+        // (the C tool starts it from create_threads, after the FUSE init).
+        engine.hooks.ready.tapPromise(tap, async ({ store, geometry }) => {
+          survey = BlockSurvey.start({
+            store, geometry, zeros: map!, threads, log, progressIntervalMs: progressInterval,
+            pending: () => unstoredBlocks(engine.hooks),
+          });
+        });
+        engine.hooks.shutdown.tapPromise(tap, async () => survey?.stop());
+      }
       engine.hooks.readBlock.tapPromise(tap, async ({ block }) => {
         if (!map?.isZero(block)) return undefined;
         readHits++;
         return Buffer.alloc(zeroBlock.length);
       });
       engine.hooks.blockRead.tapPromise(tap, async ({ block }, data) => {
-        map?.set(block, data.equals(zeroBlock));
+        const zero = data.equals(zeroBlock);
+        if (!zero) survey?.nonZero(block);
+        map?.set(block, zero);
       });
       // A whole or partial write: zeros onto a known-zero block change nothing and need no
       // request; anything else makes the block unknown, before the bytes are applied (if the
-      // write then fails, the block is unknown, not wrongly zero).
+      // write then fails, the block is unknown, not wrongly zero). A running survey is told before
+      // the write is sent, zeros included: had it completed while a DELETE was in flight that then
+      // failed, it would have marked zero a block the store still holds.
       const beforeWrite = async ({ block, isZero }: { block: number; isZero: boolean }): Promise<true | undefined> => {
         if (!map) return undefined;
         if (isZero && map.isZero(block)) {
           writeHits++;
           return true;
         }
+        survey?.nonZero(block);
         map.set(block, false);
         return undefined;
       };
       engine.hooks.writeBlock.tapPromise(tap, beforeWrite);
       engine.hooks.writeBlockPart.tapPromise(tap, beforeWrite);
       engine.hooks.blockWritten.tapPromise(tap, async ({ block, isZero }) => {
+        if (!isZero) survey?.nonZero(block);
         map?.set(block, isZero);
       });
       engine.stats({
@@ -52,9 +93,39 @@ export function zeroMapPlugin(): S3BackerPlugin {
           ['zero_block_cache_size', `${map?.size ?? 0} blocks`],
           ['zero_block_cache_read_hits', String(readHits)],
           ['zero_block_cache_write_hits', String(writeHits)],
+          ...(options.listBlocks ? surveyLines(survey) : []),
         ],
+        // The survey's lines describe the survey, not counters: like the map's size, they are not reset.
         reset: () => { readHits = 0; writeHits = 0; },
       });
     },
   };
 }
+
+/** The survey's state in the stats file: `running 42.0%`, `completed`, `failed`, `stopped`. */
+function surveyLines(survey: BlockSurvey | undefined): Array<[string, string]> {
+  if (!survey) return [['zero_block_survey', 'not started'], ['zero_block_survey_objects', '0'], ['zero_block_survey_time', '0.000 sec']];
+  return [
+    ['zero_block_survey', survey.state === 'running' ? `running ${(survey.fraction * 100).toFixed(1)}%` : survey.state],
+    ['zero_block_survey_objects', String(survey.objects)],
+    ['zero_block_survey_time', `${(survey.elapsedMs / 1000).toFixed(3)} sec`],
+  ];
+}
+
+/**
+ * Blocks that plugins below the zero map hold but have not stored (a block cache's dirty blocks,
+ * recovered from its cache file at mount and uploaded later, behind the zero map's back): what the
+ * engine's `listBlocks` hook collects. The C tool's block cache reports its blocks to the survey the
+ * same way (block_cache.c `block_cache_survey_non_zero`). The plugin API lets plugins only tap
+ * hooks, and offers no call for this collection, so this one hook is called directly.
+ */
+async function unstoredBlocks(hooks: PluginHooks): Promise<number[]> {
+  const hook = hooks.listBlocks as unknown as EngineHooks['listBlocks'];
+  const blocks: number[] = [];
+  if (hook.isUsed()) await hook.promise({ add: (block) => blocks.push(block) });
+  return blocks;
+}
+
+export { ZeroMap } from './zero-map.js';
+export { BlockSurvey, type BlockSurveyOptions, type SurveyState } from './block-survey.js';
+export { surveyRanges, type SurveyRange } from './survey-ranges.js';
