@@ -1,15 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Logger } from '../../src/engine/logger.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { ec2RoleCredentials, type CredentialProvider } from './imds-credentials.js';
 
 /** How the S3 client authenticates. */
 export type S3Credentials =
   | { kind: 'static'; accessKeyId: string; secretAccessKey: string; /** Where the key came from, for messages. */ source: string }
-  /** `--accessId=` (empty): unsigned requests, for public buckets (http_io.c then sends no Authorization header). */
-  | { kind: 'anonymous' }
+  /**
+   * Unsigned requests, for public buckets (http_io.c then sends no Authorization header): `--accessId=`
+   * (empty), or a `--readOnly` mount that found no credentials (read-only-credentials.ts), as `reason` says.
+   */
+  | { kind: 'anonymous'; reason?: string }
   /** Nothing configured: the AWS SDK's default provider chain (environment, profile, SSO, IMDS ...). */
-  | { kind: 'default-chain' };
+  | { kind: 'default-chain' }
+  /** Keys from an SDK provider, refreshed by the SDK: `--accessEC2IAM` (imds-credentials.ts). */
+  | { kind: 'provider'; provider: CredentialProvider; /** Whose keys, for messages. */ source: string };
 
 /** The `--access*` options, as in ResolvedConfig. */
 export interface CredentialOptions {
@@ -17,6 +24,8 @@ export interface CredentialOptions {
   accessKey?: string | undefined;
   accessFile?: string | undefined;
   accessKeyEnv?: string | undefined;
+  accessEC2IAM?: string | undefined;
+  accessEC2IAMv2?: boolean | undefined;
 }
 
 /** What the resolution reads from the process; injectable for tests. */
@@ -55,13 +64,19 @@ export function parseAccessFile(text: string): AccessFileEntry[] {
  * Turn the `--access*` options into credentials, as the C tool does: explicit flags first, then
  * the access file (the first entry, or the one matching `--accessId`). An explicitly named
  * `--accessFile` must exist; the default `~/.s3backer_passwd` may be missing, and then (with no
- * `--accessId`) the AWS SDK's default chain takes over.
+ * `--accessId`) the AWS SDK's default chain takes over. With `--accessEC2IAM=ROLE` the keys come
+ * from the instance metadata service and no access file is read (s3b_config.c reads the default
+ * one only without a role); nothing is fetched until the first request.
  */
-export async function resolveCredentials(options: CredentialOptions, environment: CredentialEnvironment = {}): Promise<S3Credentials> {
+export async function resolveCredentials(options: CredentialOptions, environment: CredentialEnvironment = {}, log?: Logger): Promise<S3Credentials> {
   const env = environment.env ?? process.env;
   const home = environment.homeDir ?? env.HOME ?? homedir();
   if (options.accessKey !== undefined && options.accessKeyEnv !== undefined) {
     throw invalid('both --accessKey and --accessKeyEnv are given; use only one of them');
+  }
+  if (options.accessEC2IAM !== undefined) return ec2Role(options, options.accessEC2IAM, log);
+  if (options.accessEC2IAMv2 === true) {
+    throw invalid('--accessEC2IAM-IMDSv2 only applies with --accessEC2IAM=ROLE; add the role or drop --accessEC2IAM-IMDSv2');
   }
   if (options.accessId === '') return { kind: 'anonymous' };
 
@@ -101,6 +116,20 @@ export async function resolveCredentials(options: CredentialOptions, environment
     throw invalid(`a secret access key was given (${keySource}) but no access key id; add --accessId=ID (or an "ID:KEY" line in ${file})`);
   }
   return { kind: 'default-chain' };
+}
+
+function ec2Role(options: CredentialOptions, role: string, log: Logger | undefined): S3Credentials {
+  // validate_config refuses an access key ID next to a role (s3b_config.c); an empty --accessId is no ID there.
+  const stray = options.accessId !== undefined && options.accessId !== '' ? '--accessId'
+    : options.accessKey !== undefined ? '--accessKey' : options.accessKeyEnv !== undefined ? '--accessKeyEnv' : options.accessFile !== undefined ? '--accessFile' : undefined;
+  if (stray !== undefined) throw invalid(`--accessEC2IAM takes the keys from the EC2 instance metadata, so ${stray} cannot be given too; drop ${stray} or --accessEC2IAM`);
+  if (role === '') throw invalid('--accessEC2IAM needs the name of the instance\'s IAM role (--accessEC2IAM=ROLE)');
+  const imdsV2Only = options.accessEC2IAMv2 === true;
+  return {
+    kind: 'provider',
+    provider: ec2RoleCredentials({ role, imdsV2Only, log }),
+    source: `EC2 IAM role "${role}" (instance metadata${imdsV2Only ? ', IMDSv2 only' : ''})`,
+  };
 }
 
 /** The file's entries; undefined when the default file does not exist. */

@@ -1,5 +1,6 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import { resolveCredentials, type CredentialEnvironment } from './credentials.js';
+import { readOnlyCredentials, type CredentialProbe } from './read-only-credentials.js';
 import { resolveS3Endpoint, s3StoreOptionsFromConfig } from './s3-store-options.js';
 import { S3Store } from './s3-store.js';
 import { S3Stats } from './s3-stats.js';
@@ -20,6 +21,11 @@ export interface S3PluginOptions {
    * docs/benchmarks.md), else `lean`.
    */
   objectPath?: 'lean' | 'sdk';
+  /**
+   * How a `--readOnly` mount without configured credentials looks for them before going anonymous
+   * (read-only-credentials.ts); defaults to the AWS SDK's default chain.
+   */
+  credentialProbe?: CredentialProbe;
 }
 
 /**
@@ -37,7 +43,7 @@ export function s3Plugin(options: S3PluginOptions = {}): S3BackerPlugin {
       engine.hooks.createStore.for(S3_PLUGIN_NAME).tapPromise(S3_PLUGIN_NAME, async (config) => {
         resolveS3Endpoint(config);
         const log = engine.logger(S3_PLUGIN_NAME);
-        const credentials = await resolveCredentials(config, options.credentialEnvironment);
+        const credentials = await readOnlyCredentials(await resolveCredentials(config, options.credentialEnvironment, log), config.readOnly, log, options.credentialProbe);
         const stats = new S3Stats();
         const logger = config.debug ? log : undefined;
         created = new S3Store({

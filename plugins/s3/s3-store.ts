@@ -151,6 +151,8 @@ export class S3Store implements ObjectStore {
       // by the no-op signer, but without one the SDK would run the default provider chain and fail.
       config.credentials = { accessKeyId: '', secretAccessKey: '' };
       config.signer = { sign: async (request) => request };
+    } else if (options.credentials.kind === 'provider') {
+      config.credentials = options.credentials.provider;
     }
     this.client = new S3Client(config);
   }
@@ -415,7 +417,8 @@ export class S3Store implements ObjectStore {
   private whoAmI(): string {
     switch (this.credentials.kind) {
       case 'static': return `access key id "${this.credentials.accessKeyId}" (secret from ${this.credentials.source})`;
-      case 'anonymous': return 'anonymous requests (--accessId= is empty)';
+      case 'anonymous': return `anonymous requests (${this.credentials.reason ?? '--accessId= is empty'})`;
+      case 'provider': return `the keys of ${this.credentials.source}`;
       case 'default-chain': return 'the credentials of the AWS SDK default chain (no --accessId, no access file)';
     }
   }
