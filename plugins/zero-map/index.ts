@@ -1,5 +1,4 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { EngineHooks, PluginHooks } from '../../src/engine/hooks.js';
 import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { ZeroMap } from './zero-map.js';
@@ -52,7 +51,7 @@ export function zeroMapPlugin(options: ZeroMapPluginOptions = {}): S3BackerPlugi
         engine.hooks.ready.tapPromise(tap, async ({ store, geometry }) => {
           survey = BlockSurvey.start({
             store, geometry, zeros: map!, threads, log, progressIntervalMs: progressInterval,
-            pending: () => unstoredBlocks(engine.hooks),
+            pending: () => engine.unstoredBlocks(),
           });
         });
         engine.hooks.shutdown.tapPromise(tap, async () => survey?.stop());
@@ -110,20 +109,6 @@ function surveyLines(survey: BlockSurvey | undefined): Array<[string, string]> {
     ['zero_block_survey_objects', String(survey.objects)],
     ['zero_block_survey_time', `${(survey.elapsedMs / 1000).toFixed(3)} sec`],
   ];
-}
-
-/**
- * Blocks that plugins below the zero map hold but have not stored (a block cache's dirty blocks,
- * recovered from its cache file at mount and uploaded later, behind the zero map's back): what the
- * engine's `listBlocks` hook collects. The C tool's block cache reports its blocks to the survey the
- * same way (block_cache.c `block_cache_survey_non_zero`). The plugin API lets plugins only tap
- * hooks, and offers no call for this collection, so this one hook is called directly.
- */
-async function unstoredBlocks(hooks: PluginHooks): Promise<number[]> {
-  const hook = hooks.listBlocks as unknown as EngineHooks['listBlocks'];
-  const blocks: number[] = [];
-  if (hook.isUsed()) await hook.promise({ add: (block) => blocks.push(block) });
-  return blocks;
 }
 
 export { ZeroMap } from './zero-map.js';

@@ -70,7 +70,7 @@ export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSetti
     ...chaosFromTestFlags(config),
     // --sharedDiskMode: other hosts write the volume too, so nothing may be remembered about it,
     // not even which blocks are zero (the C tool's stack is then http_io alone).
-    ...(config.sharedDiskMode ? [] : [zeroMapPlugin()]),
+    ...(config.sharedDiskMode ? [] : [zeroMapPlugin({ listBlocks: config.listBlocks, listBlocksThreads: config.listBlocksThreads })]),
     ...(config.blockCacheSize > 0 && !config.sharedDiskMode ? [blockCachePlugin({
       size: config.blockCacheSize, threads: config.blockCacheThreads, writeDelay: config.blockCacheWriteDelay, sync: config.blockCacheSync,
       timeout: config.blockCacheTimeout, maxDirty: config.blockCacheMaxDirty, numProtected: config.blockCacheNumProtected,

@@ -316,6 +316,11 @@ export class Engine {
       get geometry() { return engine.geometry; },
       get objects() { return engine.objects; },
       fetchBlock: (block: number) => this.requireMounted().tier.fetch(block),
+      unstoredBlocks: async () => {
+        const blocks: number[] = [];
+        if (this.hooks.listBlocks.isUsed()) await this.hooks.listBlocks.promise({ add: (block) => blocks.push(block) });
+        return blocks;
+      },
       stats: (provider: StatsProvider) => this.stats.register(provider),
       logger: (source: string) => createLogger(this.logSink, source),
       evicted: (event: EvictEvent) => this.hooks.evict.promise(event),

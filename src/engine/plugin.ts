@@ -29,6 +29,12 @@ export interface EnginePluginApi {
    * map) learn what was read. From `hooks.mount` on.
    */
   fetchBlock(block: number): Promise<{ data: Buffer; etag: string | undefined }>;
+  /**
+   * Blocks that plugins hold but have not stored yet (a cache's dirty blocks, also those recovered
+   * from a cache file): what the `listBlocks` taps report. A survey of the store must not take them
+   * for zeros. From `hooks.mount` on.
+   */
+  unstoredBlocks(): Promise<number[]>;
   /** Register counters for the stats file. */
   stats(provider: StatsProvider): void;
   logger(name: string): Logger;
