@@ -8,11 +8,11 @@ export type CredentialProbe = () => Promise<unknown>;
 /**
  * A read-only mount with no credentials anywhere reads a public bucket anonymously. The C tool sends
  * unsigned requests whenever it has no access key (http_io.c: no Authorization header without an
- * access ID), and its docs say a read-only mount of a public bucket needs no S3 account. We also
- * look where the AWS SDK looks (environment, profiles, SSO, the instance's role): only when that
- * default chain finds nothing does a `--readOnly` mount go anonymous, with a log line saying so,
- * instead of failing in the chain. A writable mount keeps the chain's error: it could not even set
- * the mounted flag without credentials.
+ * access ID), and its man page (s3backer.1, "Read-Only Access") needs no S3 account for a public,
+ * read-only volume. We also look where the AWS SDK looks (environment, profiles, SSO, the
+ * instance's role): only when that default chain finds nothing does a `--readOnly` mount go
+ * anonymous, with a log line saying so, instead of failing in the chain. A writable mount keeps the
+ * chain's error: it could not even set the mounted flag without credentials.
  */
 export async function readOnlyCredentials(credentials: S3Credentials, readOnly: boolean, log: Logger,
   probe: CredentialProbe = () => defaultProvider()()): Promise<S3Credentials> {
