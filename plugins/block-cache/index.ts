@@ -7,6 +7,7 @@ import { MemoryStorage } from './memory-storage.js';
 import { blockCacheStats } from './block-cache-stats.js';
 import { FileCacheStorage, readCacheFileToken } from './cache-file.js';
 import { CacheFileLock } from './cache-file-lock.js';
+import { cacheFileVolumeId } from './cache-file-token.js';
 import type { Logger } from '../../src/engine/logger.js';
 
 export const BLOCK_CACHE_PLUGIN_NAME = 'block-cache';
@@ -108,7 +109,7 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
         if (file !== undefined) lock = await CacheFileLock.acquire(file);
         storage = createStorage(log);
         const contents = await storage.open({
-          id: `${store.description} ${geometry.prefix}`, blockSize: geometry.blockSize, numBlocks: geometry.numBlocks, capacity, mountToken,
+          id: cacheFileVolumeId(store.description, geometry.prefix), blockSize: geometry.blockSize, numBlocks: geometry.numBlocks, capacity, mountToken,
         }).catch(async (error: unknown) => {
           await lock?.release();
           throw error;
@@ -171,4 +172,5 @@ export function blockCachePlugin(options: BlockCachePluginOptions = {}): S3Backe
 export { BlockCache, type BlockCacheSettings, type BlockSource } from './block-cache.js';
 export { MemoryStorage } from './memory-storage.js';
 export { FileCacheStorage, readCacheFileToken } from './cache-file.js';
+export { CacheFileToken, cacheFileVolumeId } from './cache-file-token.js';
 export type { CacheStorage, CacheVolume, CacheContents, CachedBlock } from './cache-storage.js';

@@ -6,7 +6,7 @@ import {
   type S3ClientConfig, type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions } from '../../src/engine/object-store.js';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions, type DeleteManyResult } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { Logger } from '../../src/engine/logger.js';
@@ -17,6 +17,7 @@ import { S3Stats, type S3Method } from './s3-stats.js';
 import { ClockSkew, isClockSkewCorrected } from './clock-skew.js';
 import { LeanObjectClient, type LeanObjectInfo } from './lean-object-client.js';
 import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
+import { bulkDelete } from './bulk-delete.js';
 import { createS3Agents, type S3ConnectionOptions } from './s3-agents.js';
 import { putHeaders, type PutHeaderOptions, type PutHeaders } from './put-headers.js';
 
@@ -260,6 +261,17 @@ export class S3Store implements ObjectStore {
     // 404 is success (http_io.c, archiecobbs/s3backer#35): the object is gone either way.
     if (lean !== null) await this.perform('DELETE', key, () => lean.delete(key), { notFoundIsAnswer: true });
     else await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+  }
+
+  /** DeleteObjects, 1000 keys a request, each request with this store's retries and stats (bulk-delete.ts). */
+  async deleteMany(keys: string[]): Promise<DeleteManyResult> {
+    this.check();
+    return bulkDelete({
+      client: this.client,
+      bucket: this.bucket,
+      // Without notFoundIsAnswer, perform never answers NOT_FOUND.
+      perform: <T>(what: string, run: () => Promise<T>) => this.perform('DELETE', undefined, run, { notFoundIsAnswer: false, description: what }) as Promise<T>,
+    }, keys);
   }
 
   /**

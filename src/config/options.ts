@@ -57,9 +57,9 @@ export const OPTION_TABLE = {
   readOnly: { flag: 'readOnly', type: 'boolean', group: 'volume', default: false,
     doc: 'Refuse writes (EROFS); the disk file gets mode 0400 and the mounted flag is only checked, never written. When no credentials are found, an s3 read-only mount sends anonymous requests (public buckets).' },
   erase: { flag: 'erase', type: 'boolean', group: 'volume', default: false, cliOnly: true,
-    doc: 'Delete every block of the volume and its mounted flag, then exit (asks for confirmation unless `--force`).' },
+    doc: 'Delete every block of the volume, then its mounted flag, and exit. Without `--force` it asks on a terminal and refuses elsewhere; a volume whose mounted flag is set is refused unless `--force` (with a warning). Blocks go 1000 per request (S3 DeleteObjects) where the store allows; exits non-zero if any block is left.' },
   resetMountedFlag: { flag: 'reset-mounted-flag', type: 'boolean', group: 'volume', default: false, cliOnly: true,
-    doc: 'Clear the volume\'s mounted flag (after a crash), then exit.' },
+    doc: 'Clear the volume\'s mounted flag (after a crash), and with `--blockCacheFile` the mount token recorded in that cache file, then exit. A cache file in use or of another volume is refused.' },
 
   // --- consistency and the block survey ---
   listBlocks: { flag: 'listBlocks', type: 'boolean', group: 'volume', default: false,

@@ -52,6 +52,11 @@ export interface ListOptions {
   startAfter?: string;
 }
 
+/** What `deleteMany` reports: the keys it could not delete, each with the store's reason. */
+export interface DeleteManyResult {
+  failed: Array<{ key: string; error: string }>;
+}
+
 export interface ObjectStore {
   /** Short name for messages and stats ("s3", "dir", "memory"). */
   readonly kind: string;
@@ -68,6 +73,13 @@ export interface ObjectStore {
   put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }>;
   /** Deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: delete many objects in few requests (S3 DeleteObjects). Deleting a missing object
+   * succeeds, as with `delete`. Resolves with the keys that could not be deleted; rejects when
+   * the request as a whole failed (nothing is known then). A store without it, or a wrapper that
+   * does not pass it on, is served one `delete` per key.
+   */
+  deleteMany?(keys: string[]): Promise<DeleteManyResult>;
   /** Keys in ascending order. */
   list(options?: ListOptions): AsyncIterable<string>;
   /** After close every operation fails with S3B_STORE_CLOSED. */

@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   S3B_CACHE_FILE: { errno: 'EIO', summary: 'The `--blockCacheFile` cannot be used: another volume\'s or block size\'s file, corrupt, unreadable, or holding dirty blocks of an unknown mount.' },
   S3B_MOUNT_POINT: { errno: 'ENOENT', summary: 'The mount point is missing, not a directory, or could not be mounted on.' },
 
+  // --- one-shot commands ---
+  S3B_NOT_CONFIRMED: { errno: 'EINVAL', summary: '`--erase` was not confirmed: the answer was not yes, or standard input is not a terminal and `--force` was not given; nothing was deleted.' },
+  S3B_ERASE_INCOMPLETE: { errno: 'EIO', summary: '`--erase` left blocks behind (deletes failed, or the store stopped answering); the message names them; the mounted flag and key check are kept, so run it again.' },
+
   // --- objects and encodings ---
   S3B_UNKNOWN_ENCODING: { errno: 'EIO', summary: 'A stored block records a Content-Encoding that no configured plugin can decode.' },
   S3B_BLOCK_CORRUPT: { errno: 'EIO', summary: 'A stored block decodes to the wrong length (truncated, or the volume\'s `--blockSize` is wrong).' },
