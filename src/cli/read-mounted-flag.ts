@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../engine/object-store.js';
-import { MOUNT_TOKEN_META, SHARED_DISK_TOKEN } from '../engine/mount-lease.js';
+import { SHARED_DISK_TOKEN, tokenOf } from '../engine/mount-lease.js';
 
 /** A volume's mounted flag as the maintenance commands report it. */
 export interface MountedFlag {
@@ -21,8 +21,7 @@ export interface MountedFlag {
 export async function readMountedFlag(store: ObjectStore, key: string): Promise<MountedFlag | undefined> {
   const flag = await store.get(key);
   if (!flag) return undefined;
-  const text = flag.metadata[MOUNT_TOKEN_META];
-  const token = text === undefined ? 1 : parseInt(text, 16) || 1;
+  const token = tokenOf(flag.metadata);
   const lines = flag.body.toString('utf8').trim().split('\n');
   const [host, since] = lines.length === 2 ? lines : [undefined, undefined];
   const hex = `0x${token.toString(16).padStart(8, '0')}`;

@@ -19,7 +19,7 @@ export function mountTokenBody(now = new Date()): string {
 }
 
 /** Token of an existing flag object: its header, or 1 for a pre-1.5.0 flag without one (C behaviour). */
-function tokenOf(metadata: Record<string, string>): number {
+export function tokenOf(metadata: Record<string, string>): number {
   const text = metadata[MOUNT_TOKEN_META];
   return text === undefined ? 1 : parseInt(text, 16) || 1;
 }
