@@ -205,21 +205,31 @@ export class Engine {
   }
 
   /**
-   * Drain in-flight requests, flush (again and again while it fails, for at most
-   * `--shutdownTimeout` seconds), run `shutdown` even when the flush failed (so a cache can stop
-   * and keep its dirty blocks), clear the mounted flag only when everything was stored, and close
-   * the store last. Throws S3B_FLUSH_FAILED (or a `shutdown` tap's more precise error) when data
-   * could not be stored: the flag then stays set, so the next mount knows.
+   * Drain in-flight requests, flush (again and again while it fails; draining and flushing take
+   * at most `--shutdownTimeout` seconds, after which the store's requests in flight are aborted),
+   * run `shutdown` even when the flush failed (so a cache can stop and keep its dirty blocks),
+   * clear the mounted flag only when everything was stored, and close the store last. Throws
+   * S3B_FLUSH_FAILED (or a `shutdown` tap's more precise error) when data could not be stored:
+   * the flag then stays set, so the next mount knows.
    */
   async shutdown(): Promise<void> {
     // Nothing is mounted, or another call is already shutting down: nothing to do.
     if (this.state !== 'mounted') return;
     this.state = 'shutting-down';
     const { device, lease, store } = this.mounted!;
+    const timeoutMs = this.config.shutdownTimeout * 1000;
+    const deadline = Date.now() + timeoutMs;
+    // A store that stops answering (a hung server) must not hold the unmount past --shutdownTimeout:
+    // its requests in flight are then abandoned, so what they carried stays dirty and the flag set.
+    const abandon = setTimeout(() => {
+      this.log.warn(`unmount: the ${store.kind} store did not answer within --shutdownTimeout=${this.config.shutdownTimeout} s; abandoning its requests in flight`);
+      store.abort?.(new S3BackerError('S3B_STORE_ABORTED',
+        `abandoned at unmount: ${store.description} did not answer within --shutdownTimeout=${this.config.shutdownTimeout} s; check that the store is reachable, then mount again`));
+    }, timeoutMs);
     let failure: unknown;
     try {
       await device.drain();
-      await this.flushWithin(this.config.shutdownTimeout * 1000);
+      await this.flushWithin(Math.max(0, deadline - Date.now()));
     } catch (error) {
       failure = error;
     }
@@ -234,6 +244,7 @@ export class Engine {
     } catch (error) {
       failure = error;
     } finally {
+      clearTimeout(abandon);
       await store.close().catch((error) => this.log.warn(`closing the ${store.kind} store: ${String(error)}`));
       this.state = 'shut-down';
     }

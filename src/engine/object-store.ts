@@ -84,6 +84,13 @@ export interface ObjectStore {
   list(options?: ListOptions): AsyncIterable<string>;
   /** After close every operation fails with S3B_STORE_CLOSED. */
   close(): Promise<void>;
+  /**
+   * Optional: make every request in flight, and every later one, fail at once with `reason`,
+   * without waiting for an answer. The engine calls it when an unmount's --shutdownTimeout expires
+   * with requests still unanswered (a hung server), so the unmount ends; close() still follows. A
+   * store that wraps another forwards it (`inner.abort?.(reason)`) after ending its own waits.
+   */
+  abort?(reason: Error): void;
 }
 
 /** Thrown by `put` with `ifNoneMatch: '*'` when the object already exists, and by `get` with `ifMatch` when its ETag is another. */

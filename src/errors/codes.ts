@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   S3B_BACKEND_AUTH: { errno: 'EACCES', summary: 'The object store refused the credentials (unknown access key, bad signature, access denied).' },
   S3B_BUCKET_NOT_FOUND: { errno: 'ENOENT', summary: 'The bucket (or the `--test` directory) does not exist.' },
   S3B_STORE_CLOSED: { errno: 'EIO', summary: 'An object store was used after `close()`.' },
+  S3B_STORE_ABORTED: { errno: 'EIO', summary: 'A store request was abandoned unanswered: the unmount\'s `--shutdownTimeout` expired while the store did not answer (a hung server).' },
   S3B_STALE_READ: { errno: 'EIO', summary: 'With `--md5CacheSize`, a block read kept returning an older version of the object than the one this mount wrote, for longer than `--maxRetryPause`; the store is only eventually consistent, and this copy has not caught up.' },
 } as const satisfies Record<string, { errno: ErrnoName; summary: string }>;
 
