@@ -68,4 +68,3 @@ export { S3Store, type S3StoreOptions } from './s3-store.js';
 export { S3Stats } from './s3-stats.js';
 export { resolveCredentials, parseAccessFile, type S3Credentials, type CredentialOptions, type CredentialEnvironment, type AccessFileEntry } from './credentials.js';
 export { resolveS3Endpoint, s3StoreOptionsFromConfig, type S3Endpoint } from './s3-store-options.js';
-export { nextRetryPause, retrySchedule, withRetry, type RetryPolicy } from './retry.js';

@@ -40,6 +40,8 @@ export interface LeanObjectClientOptions {
   agent: HttpAgent | HttpsAgent;
   /** `--timeout`: the answer's headers within this of the start (connection included), and no longer idle gap after. */
   timeoutMs: number;
+  /** The store's abort(): destroys every request in flight, which then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 interface Answer {
@@ -71,6 +73,7 @@ export class LeanObjectClient {
   private readonly clock: ClockSkew;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
   private readonly send: typeof httpRequest;
 
   constructor(options: LeanObjectClientOptions) {
@@ -78,6 +81,7 @@ export class LeanObjectClient {
     this.clock = options.clock;
     this.agent = options.agent;
     this.timeoutMs = options.timeoutMs;
+    this.signal = options.signal;
     this.send = options.endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
     this.signer = options.credentials === undefined ? undefined : new SignatureV4({
       credentials: options.credentials,
@@ -146,18 +150,24 @@ export class LeanObjectClient {
   }
 
   private transfer(method: string, path: string, headers: OutgoingHttpHeaders, body: Buffer | undefined, wantBody: boolean): Promise<Answer & { status: number }> {
-    const timeoutMs = this.timeoutMs;
+    const { timeoutMs, signal } = this;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       let settled = false;
       let response: IncomingMessage | undefined;
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
+        signal?.removeEventListener('abort', onAbort);
         response?.destroy();
         req.destroy();
         reject(error);
       };
+      const onAbort = (): void => fail(signal!.reason as Error);
       const options: RequestOptions = {
         hostname: this.endpoint.hostname, port: this.endpoint.port, method, path, headers, agent: this.agent,
         // Socket inactivity, from before the connection is made to the end of the body.
@@ -167,6 +177,7 @@ export class LeanObjectClient {
       // Connection and answer headers within --timeout, as the SDK's requestTimeout.
       const deadline = setTimeout(() => fail(timeoutError(`no answer within ${timeoutMs} ms (--timeout)`)), timeoutMs);
       req.on('timeout', () => fail(timeoutError(`no data for ${timeoutMs} ms (--timeout)`)));
+      signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code !== undefined && SDK_TIMEOUT_CODES.has(error.code)) error.name = 'TimeoutError';
         fail(error);
@@ -197,6 +208,7 @@ export class LeanObjectClient {
             return;
           }
           settled = true;
+          signal?.removeEventListener('abort', onAbort);
           resolve({ status, headers: res.headers, body: received });
         });
         // A reset mid-body (node: ECONNRESET "aborted"): a network failure, retried.

@@ -1,12 +1,22 @@
 import { formatSeconds, type StatsProvider } from '../../src/engine/stats-registry.js';
+import type { S3Failure } from './s3-failure.js';
 
 export type S3Method = 'GET' | 'PUT' | 'DELETE' | 'HEAD' | 'LIST';
 
+/** Node socket codes that are libcurl's CURLE_COULDNT_RESOLVE_HOST (the C tool's curl_host_unknown). */
+const HOST_UNKNOWN_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);
+/** ... and CURLE_COULDNT_CONNECT (curl_connect_failed): no connection was made. */
+const CONNECT_FAILED_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EADDRNOTAVAIL']);
+
 /**
- * The C tool's `http_*` stats lines (its fuse_ops.c stats file), counted per HTTP attempt as `http_io.c`
- * does: successes by method with their time, error statuses by class, retries with their pauses.
- * Only counters this client really keeps are printed (no curl_*, no verify/mismatch, no canceled
- * writes; HEAD counts are not printed by the C tool either, so they are not kept).
+ * The C tool's `http_*` and `curl_*` stats lines (its fuse_ops.c stats file), counted per HTTP
+ * attempt as `http_io.c` does: successes by method with their time, error statuses by class, and
+ * failures without an answer by what went wrong (http_io.c `http_io_perform_io`: a timeout is
+ * curl_timeouts, a refused connection curl_connect_failed, an unknown host curl_host_unknown, a
+ * connection broken mid-answer curl_other_error). Retries are the retry layer's
+ * (`http_num_retries`, plugins/retry/retry-stats.ts). Only counters this client really keeps are
+ * printed (no verify/mismatch, no canceled writes, no curl handle reuse or out-of-memory; HEAD
+ * counts are not printed by the C tool either, so they are not kept).
  */
 export class S3Stats implements StatsProvider {
   private isBlockKey: (key: string) => boolean = () => false;
@@ -28,8 +38,10 @@ export class S3Stats implements StatsProvider {
   private error4xx = 0;
   private error3xx = 0;
   private errorOther = 0;
-  private retries = 0;
-  private retryDelayMs = 0;
+  private curlTimeouts = 0;
+  private curlConnectFailed = 0;
+  private curlHostUnknown = 0;
+  private curlOther = 0;
 
   /**
    * The store does not know the volume's geometry when it is created (auto-detection reads block 0
@@ -86,9 +98,20 @@ export class S3Stats implements StatsProvider {
     else this.errorOther++;
   }
 
-  recordRetry(pauseMs: number): void {
-    this.retries++;
-    this.retryDelayMs += pauseMs;
+  /** A failed attempt (not a 404 answer): its status class, or what kept the answer from coming. */
+  recordFailure(failure: S3Failure): void {
+    if (failure.status !== undefined) {
+      if (failure.status !== 404) this.recordHttpError(failure.status);
+      return;
+    }
+    // Not a transport failure (no credentials, an answer the SDK could not parse): no curl counter says it.
+    if (failure.kind !== 'network' && failure.kind !== 'timeout') return;
+    const code = failure.code ?? '';
+    if (HOST_UNKNOWN_CODES.has(code)) this.curlHostUnknown++;
+    else if (CONNECT_FAILED_CODES.has(code)) this.curlConnectFailed++;
+    // The SDK names a reset connection a TimeoutError too; the socket's code says which it was.
+    else if (code === 'ETIMEDOUT' || code === 'ERR_SOCKET_CONNECTION_TIMEOUT' || (failure.kind === 'timeout' && code === '')) this.curlTimeouts++;
+    else this.curlOther++;
   }
 
   lines(): Array<[string, string]> {
@@ -111,9 +134,10 @@ export class S3Stats implements StatsProvider {
       ['http_4xx_error', String(this.error4xx)],
       ['http_3xx_error', String(this.error3xx)],
       ['http_other_error', String(this.errorOther)],
-      ['http_num_retries', String(this.retries)],
-      // `%ju.%03u sec` in the C tool: a total, not an average.
-      ['http_total_retry_delay', formatSeconds(this.retryDelayMs, 1)],
+      ['curl_timeouts', String(this.curlTimeouts)],
+      ['curl_connect_failed', String(this.curlConnectFailed)],
+      ['curl_host_unknown', String(this.curlHostUnknown)],
+      ['curl_other_error', String(this.curlOther)],
     ];
   }
 
@@ -123,6 +147,6 @@ export class S3Stats implements StatsProvider {
     this.getMs = this.putMs = this.deleteMs = 0;
     this.unauthorized = this.forbidden = this.stale = this.redirect = 0;
     this.error5xx = this.error4xx = this.error3xx = this.errorOther = 0;
-    this.retries = this.retryDelayMs = 0;
+    this.curlTimeouts = this.curlConnectFailed = this.curlHostUnknown = this.curlOther = 0;
   }
 }

@@ -49,7 +49,6 @@ export function s3StoreOptionsFromConfig(config: ResolvedConfig, credentials: S3
     region: config.region,
     credentials,
     timeoutMs: config.timeout * 1000,
-    retry: { initialPauseMs: config.initialRetryPause, maxTotalPauseMs: config.maxRetryPause },
     acl: config.accessType,
     prefix: config.prefix,
     putHeaders: { sse: config.sse, sseKeyId: config.sseKeyId, storageClass: config.storageClass },

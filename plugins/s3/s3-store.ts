@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -11,15 +12,14 @@ import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { Logger } from '../../src/engine/logger.js';
 import type { S3Credentials } from './credentials.js';
-import { withRetry, realSleep, RetriesExhaustedError, type RetryPolicy } from './retry.js';
 import { describeFailure, isRetryableFailure, formatFailure, type S3Failure } from './s3-failure.js';
 import { S3Stats, type S3Method } from './s3-stats.js';
 import { ClockSkew, isClockSkewCorrected } from './clock-skew.js';
 import { LeanObjectClient, type LeanObjectInfo } from './lean-object-client.js';
 import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
-import { bulkDelete } from './bulk-delete.js';
 import { createS3Agents, type S3ConnectionOptions } from './s3-agents.js';
 import { putHeaders, type PutHeaderOptions, type PutHeaders } from './put-headers.js';
+import { bulkDelete } from './bulk-delete.js';
 
 export interface S3StoreOptions {
   /** Service endpoint, e.g. `http://127.0.0.1:4568` or `https://s3.eu-west-1.amazonaws.com`. */
@@ -32,7 +32,6 @@ export interface S3StoreOptions {
   credentials: S3Credentials;
   /** Limit for one HTTP attempt, connection included (`--timeout`). */
   timeoutMs: number;
-  retry: RetryPolicy;
   /** Canned ACL sent with every PUT (`--accessType`). */
   acl?: ObjectCannedACL;
   /**
@@ -45,8 +44,6 @@ export interface S3StoreOptions {
   stats?: S3Stats;
   /** Debug log of every request (`--debug`). */
   logger?: Logger;
-  /** Injectable for tests of the retry schedule. */
-  sleep?: (ms: number) => Promise<void>;
   /** Keep-alive connections per agent. Default 64. */
   maxSockets?: number;
   /**
@@ -65,9 +62,12 @@ export interface S3StoreOptions {
 const NOT_FOUND = Symbol('not-found');
 
 /**
- * Objects in an S3 bucket through `@aws-sdk/client-s3` (never hand-signed). The SDK's own retries
- * are off (`maxAttempts: 1`): retries follow the C tool's budget (retry.ts), so `--maxRetryPause`
- * means the same thing in both tools, and every attempt is counted in the `http_*` stats.
+ * Objects in an S3 bucket through `@aws-sdk/client-s3` (never hand-signed). One call is one HTTP
+ * attempt: the SDK's own retries are off (`maxAttempts: 1`) and this store does not retry either.
+ * Its failures say whether sending again may help (S3BackerError.retryable: 5xx, 408, 429,
+ * network errors, timeouts, a request refused for clock skew once the clock is corrected; not
+ * 401/403), and the retry layer (plugins/retry) retries them with the C tool's budget, above any
+ * store wrapped around this one. Every attempt is counted in the `http_*` and `curl_*` stats.
  *
  * The hot operations on objects (GET, PUT, DELETE, HEAD of a key) take the lean path
  * (LeanObjectClient): same endpoint (the SDK's endpoint rules, resolved once), same credentials
@@ -86,8 +86,6 @@ export class S3Store implements ObjectStore {
   private readonly bucket: string;
   private readonly acl: ObjectCannedACL | undefined;
   private readonly putHeaders: PutHeaders;
-  private readonly retry: RetryPolicy;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly logger: Logger | undefined;
   private readonly credentials: S3Credentials;
   private readonly timeoutMs: number;
@@ -98,13 +96,16 @@ export class S3Store implements ObjectStore {
   private lean: LeanObjectClient | null | undefined;
   private leanPending: Promise<LeanObjectClient | null> | undefined;
   private closed = false;
+  /** Every request listens to it: abort() ends them all. */
+  private readonly aborter = new AbortController();
+  private readonly sendOptions: { abortSignal: AbortSignal };
 
   constructor(options: S3StoreOptions) {
+    setMaxListeners(0, this.aborter.signal);
+    this.sendOptions = { abortSignal: this.aborter.signal };
     this.bucket = options.bucket;
     this.acl = options.acl;
     this.putHeaders = putHeaders(options.putHeaders);
-    this.retry = options.retry;
-    this.sleep = options.sleep ?? realSleep;
     this.logger = options.logger;
     this.credentials = options.credentials;
     this.timeoutMs = options.timeoutMs;
@@ -125,7 +126,7 @@ export class S3Store implements ObjectStore {
       endpoint: options.endpoint,
       region: options.region,
       forcePathStyle: options.forcePathStyle,
-      // We retry ourselves (C semantics, counted in the stats).
+      // The retry layer retries (C semantics, every attempt counted in the stats).
       maxAttempts: 1,
       // s3rver stores the aws-chunked framing of a streamed upload with a trailing checksum
       // (silent corruption, seen with s3rver 3.7.1); S3 needs no checksum for PutObject. Likewise
@@ -161,7 +162,7 @@ export class S3Store implements ObjectStore {
   /** HEAD the bucket: the first request of a mount says whether the bucket and the credentials work. */
   async open(): Promise<void> {
     this.check();
-    const answer = await this.perform('HEAD', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })), {
+    const answer = await this.perform('HEAD', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), this.sendOptions), {
       notFoundIsAnswer: true, description: `bucket "${this.bucket}"`,
     });
     if (answer === NOT_FOUND) throw this.bucketNotFound('HTTP 404');
@@ -177,7 +178,7 @@ export class S3Store implements ObjectStore {
       return { body: answer.body, ...objectInfo(answer.info, answer.body.length) };
     }
     const result = await this.perform('GET', key, async () => {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), this.sendOptions);
       // Read the body inside the attempt, so a connection reset mid-body is retried too.
       const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
       return { response, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
@@ -201,7 +202,7 @@ export class S3Store implements ObjectStore {
       const info = await this.perform('HEAD', key, () => lean.head(key), { notFoundIsAnswer: true });
       return info === NOT_FOUND ? null : objectInfo(info, info.contentLength ?? 0);
     }
-    const response = await this.perform('HEAD', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+    const response = await this.perform('HEAD', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), this.sendOptions), { notFoundIsAnswer: true });
     if (response === NOT_FOUND) return null;
     return {
       etag: response.ETag ?? '',
@@ -244,7 +245,7 @@ export class S3Store implements ObjectStore {
         ...(this.acl ? { ACL: this.acl } : {}),
         ...this.putHeaders.sdk,
         ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-      })), { notFoundIsAnswer: false, ifNoneMatch });
+      }), this.sendOptions), { notFoundIsAnswer: false, ifNoneMatch });
       if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
       etag = response.ETag;
     }
@@ -260,7 +261,7 @@ export class S3Store implements ObjectStore {
     const lean = this.lean !== undefined ? this.lean : await this.leanClient();
     // 404 is success (http_io.c, archiecobbs/s3backer#35): the object is gone either way.
     if (lean !== null) await this.perform('DELETE', key, () => lean.delete(key), { notFoundIsAnswer: true });
-    else await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { notFoundIsAnswer: true });
+    else await this.perform('DELETE', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), this.sendOptions), { notFoundIsAnswer: true });
   }
 
   /** DeleteObjects, 1000 keys a request, each request with this store's retries and stats (bulk-delete.ts). */
@@ -288,7 +289,7 @@ export class S3Store implements ObjectStore {
         Bucket: this.bucket,
         ...(prefix ? { Prefix: prefix } : {}),
         ...(marker !== undefined ? { Marker: marker } : {}),
-      })), { notFoundIsAnswer: false, description: `list of "${prefix}"` });
+      }), this.sendOptions), { notFoundIsAnswer: false, description: `list of "${prefix}"` });
       if (page === NOT_FOUND) return;
       const keys = (page.Contents ?? []).map((object) => object.Key).filter((key): key is string => key !== undefined);
       for (const key of keys) {
@@ -305,6 +306,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** Ends every request in flight at once (their sockets are destroyed); later ones fail with `reason` too. */
+  abort(reason: Error): void {
+    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -316,6 +322,7 @@ export class S3Store implements ObjectStore {
 
   private check(): void {
     if (this.closed) throw closedStoreError(this.kind);
+    this.aborter.signal.throwIfAborted();
   }
 
   /** Decide the lean path once (first object request): the SDK's endpoint for the bucket, or null. */
@@ -342,6 +349,7 @@ export class S3Store implements ObjectStore {
         clock: new ClockSkew(config, await config.disableClockSkewCorrection()),
         agent: endpoint.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
         timeoutMs: this.timeoutMs,
+        signal: this.aborter.signal,
       });
     } catch (error) {
       // Whatever the SDK's endpoint rules reject, the SDK path reports the same way for every request.
@@ -351,66 +359,54 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * One request with the C tool's retries: every attempt is timed and counted; the final failure
-   * becomes an S3BackerError (or PreconditionFailedError) that names the method, the key and the
-   * endpoint.
+   * One HTTP attempt, timed and counted as http_io.c counts it (2xx by method, error statuses by
+   * class, transport failures as curl_*); a failure becomes an S3BackerError (or
+   * PreconditionFailedError) that names the method, the key and the endpoint and says whether
+   * sending it again may help.
    */
   private async perform<T>(method: S3Method, key: string | undefined, run: () => Promise<T>,
     options: { notFoundIsAnswer: boolean; ifNoneMatch?: boolean; description?: string }): Promise<T | typeof NOT_FOUND> {
     const what = `${method} ${key ?? options.description ?? this.bucket}`;
+    const started = performance.now();
     try {
-      return await withRetry(this.retry, {
-        // A request refused for clock skew is retried once the offset is corrected (as the SDK's retry strategy does).
-        isRetryable: (error) => isRetryableFailure(describeFailure(error)) || isClockSkewCorrected(error),
-        sleep: this.sleep,
-        onRetry: (error, pauseMs, retry) => {
-          this.stats.recordRetry(pauseMs);
-          this.logger?.debug(`${what}: ${formatFailure(describeFailure(error))}; retry #${retry} in ${pauseMs} ms`);
-        },
-      }, async () => {
-        const started = performance.now();
-        try {
-          const result = await run();
-          const elapsed = performance.now() - started;
-          this.stats.recordSuccess(method, key, elapsed);
-          this.logger?.debug(`${what}: ok (${elapsed.toFixed(1)} ms)`);
-          return result;
-        } catch (error) {
-          const failure = describeFailure(error);
-          // A missing BUCKET is never "a zero block": only GET names it (HEAD answers have no body).
-          if (failure.kind === 'not-found' && options.notFoundIsAnswer && failure.code !== 'NoSuchBucket') {
-            if (key !== undefined) this.stats.recordNotFound(method, key);
-            this.logger?.debug(`${what}: not found`);
-            return NOT_FOUND;
-          }
-          if (failure.status !== undefined && failure.status !== 404) this.stats.recordHttpError(failure.status);
-          throw error;
-        }
-      });
+      const result = await run();
+      const elapsed = performance.now() - started;
+      this.stats.recordSuccess(method, key, elapsed);
+      this.logger?.debug(`${what}: ok (${elapsed.toFixed(1)} ms)`);
+      return result;
     } catch (error) {
-      throw this.translate(error, what, key, options.ifNoneMatch === true);
+      // Abandoned at unmount (abort()): the reason, not the socket error it caused, and no stats.
+      if (this.aborter.signal.aborted) throw this.aborter.signal.reason;
+      const failure = describeFailure(error);
+      // A missing BUCKET is never "a zero block": only GET names it (HEAD answers have no body).
+      if (failure.kind === 'not-found' && options.notFoundIsAnswer && failure.code !== 'NoSuchBucket') {
+        if (key !== undefined) this.stats.recordNotFound(method, key);
+        this.logger?.debug(`${what}: not found`);
+        return NOT_FOUND;
+      }
+      this.stats.recordFailure(failure);
+      this.logger?.debug(`${what}: ${formatFailure(failure)}`);
+      throw this.translate(error, failure, what, key, options.ifNoneMatch === true);
     }
   }
 
-  private translate(error: unknown, what: string, key: string | undefined, ifNoneMatch: boolean): Error {
-    if (error instanceof S3BackerError) return error;
-    const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
-    const cause = exhausted ? exhausted.cause : error;
-    const failure = describeFailure(cause);
+  private translate(cause: unknown, failure: S3Failure, what: string, key: string | undefined, ifNoneMatch: boolean): Error {
+    if (cause instanceof S3BackerError) return cause;
     const at = `${what} at ${this.description}`;
-    if (exhausted) {
-      const tries = `after ${exhausted.attempts} attempts and ${(exhausted.pausedMs / 1000).toFixed(3)} s of pauses`;
-      if (failure.kind === 'network' || failure.kind === 'timeout') {
-        return new S3BackerError('S3B_BACKEND_UNREACHABLE',
-          `${at}: cannot reach ${this.endpointDescription} (${formatFailure(failure)}) ${tries}; is the server running? check --baseURL (and --region), the network, or raise --timeout/--maxRetryPause`, { cause });
-      }
+    // A request refused for clock skew goes again once the offset is corrected (as the SDK's retry strategy does).
+    const retryable = isRetryableFailure(failure) || isClockSkewCorrected(cause);
+    if (failure.kind === 'network' || failure.kind === 'timeout') {
+      return new S3BackerError('S3B_BACKEND_UNREACHABLE',
+        `${at}: cannot reach ${this.endpointDescription} (${formatFailure(failure)}); is the server running? check --baseURL (and --region), the network, or raise --timeout/--maxRetryPause`, { cause, retryable });
+    }
+    if (failure.kind === 'server' || failure.kind === 'throttle') {
       return new S3BackerError('S3B_BACKEND_IO',
-        `${at} failed: ${formatFailure(failure)} ${tries}; check the server's health, or raise --maxRetryPause to wait longer`, { cause });
+        `${at} failed: ${formatFailure(failure)}; check the server's health, or raise --maxRetryPause to wait longer`, { cause, retryable });
     }
     if (failure.kind === 'not-found' && failure.code === 'NoSuchBucket') return this.bucketNotFound(formatFailure(failure), cause);
     if (failure.kind === 'precondition' && ifNoneMatch && key !== undefined) return new PreconditionFailedError(key);
     if (failure.kind === 'auth') {
-      return new S3BackerError('S3B_BACKEND_AUTH', `${at}: the server refused ${this.whoAmI()} (${formatFailure(failure)}); check --accessId, --accessKey and --accessFile (and that the key may use bucket "${this.bucket}")`, { cause });
+      return new S3BackerError('S3B_BACKEND_AUTH', `${at}: the server refused ${this.whoAmI()} (${formatFailure(failure)}); check --accessId, --accessKey and --accessFile (and that the key may use bucket "${this.bucket}")`, { cause, retryable });
     }
     if (isCredentialsProviderError(cause)) {
       return new S3BackerError('S3B_BACKEND_AUTH', `${at}: no credentials found (${failure.message}); give --accessId and --accessKey, an access file (~/.s3backer_passwd or --accessFile), or configure the AWS environment`, { cause });

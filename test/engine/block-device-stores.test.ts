@@ -33,7 +33,7 @@ const s3Volume = async () => {
   return () => new S3Store({
     endpoint: server.endpoint, bucket, region: 'us-east-1', forcePathStyle: true,
     credentials: { kind: 'static', accessKeyId: server.accessId, secretAccessKey: server.accessKey, source: 'test' },
-    timeoutMs: 10_000, retry: { initialPauseMs: 10, maxTotalPauseMs: 200 }, acl: 'private',
+    timeoutMs: 10_000, acl: 'private',
   });
 };
 

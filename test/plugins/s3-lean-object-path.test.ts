@@ -16,6 +16,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@smithy/core/checksum';
 import { S3Store, type S3StoreOptions } from '../../plugins/s3/index.js';
+import { RetryStore, RetryStats, type RetryPolicy } from '../../plugins/retry/index.js';
 import { LeanObjectClient } from '../../plugins/s3/lean-object-client.js';
 import { resolveS3ObjectEndpoint } from '../../plugins/s3/s3-object-endpoint.js';
 import { ClockSkew } from '../../plugins/s3/clock-skew.js';
@@ -46,7 +47,7 @@ function s3rverStore(bucket: string, objectPath: ObjectPath, overrides: Partial<
   return new S3Store({
     endpoint: s3rver.endpoint, bucket, region: 'us-east-1', forcePathStyle: true,
     credentials: { kind: 'static', accessKeyId: s3rver.accessId, secretAccessKey: s3rver.accessKey, source: 'test' },
-    timeoutMs: 10_000, retry: { initialPauseMs: 10, maxTotalPauseMs: 100 }, conditionalPut: false, objectPath, ...overrides,
+    timeoutMs: 10_000, conditionalPut: false, objectPath, ...overrides,
   });
 }
 
@@ -99,15 +100,27 @@ function xmlError(status: number, code: string, extraHeaders: Record<string, str
   };
 }
 
-function scriptedStore(t: CleanupContext, endpoint: string, objectPath: ObjectPath, overrides: Partial<S3StoreOptions> = {}, sleeps: number[] = []): S3Store {
-  const store = new S3Store({
+/** An S3 store as a mount uses it: inside the retry layer (C schedule without jitter, pauses recorded, not slept). */
+type Scripted = RetryStore & { readonly s3: S3Store; readonly stats: S3Store['stats']; readonly retries: RetryStats };
+
+function scriptedStore(t: CleanupContext, endpoint: string, objectPath: ObjectPath, overrides: Partial<S3StoreOptions> & { retry?: RetryPolicy } = {}, sleeps: number[] = []): Scripted {
+  const { retry = { initialPauseMs: 10, maxTotalPauseMs: 100 }, ...options } = overrides;
+  const s3 = new S3Store({
     endpoint, bucket: 'bkt', region: 'us-east-1', forcePathStyle: true,
     credentials: { kind: 'static', ...STATIC, source: 'test' },
-    timeoutMs: 5_000, retry: { initialPauseMs: 10, maxTotalPauseMs: 100 }, sleep: async (ms) => { sleeps.push(ms); },
-    objectPath, ...overrides,
+    timeoutMs: 5_000, objectPath, ...options,
   });
+  const retries = new RetryStats('http');
+  const store = Object.assign(new RetryStore(s3, {
+    policy: retry, attemptTimeoutMs: options.timeoutMs ?? 5_000, stats: retries, random: () => 1, sleep: async (ms) => { sleeps.push(ms); },
+  }), { s3, stats: s3.stats, retries });
   t.after(() => store.close());
   return store;
+}
+
+/** The s3 store's http_* and curl_* lines and the retry layer's. */
+function allStats(store: Scripted): Record<string, string> {
+  return Object.fromEntries([...store.stats.lines(), ...store.retries.lines()]);
 }
 
 /**
@@ -148,7 +161,7 @@ function comparable(seen: Seen): { method: string; path: string; headers: Record
 
 // --- the same requests ----------------------------------------------------------------------------
 
-test('lean path: the same method, path and headers as the SDK for GET, HEAD, PUT and DELETE; signatures verify', async (t) => {
+test('lean path: the same method, path and headers as the SDK for GET, HEAD, PUT and DELETE; signatures verify', { timeout: 30_000 }, async (t) => {
   for (const forcePathStyle of [true, false]) {
     const server = await scriptedServer(t, ok);
     for (const objectPath of PATHS) {
@@ -177,7 +190,7 @@ test('lean path: the same method, path and headers as the SDK for GET, HEAD, PUT
   }
 });
 
-test('lean path: keys with spaces, unicode, "+" and reserved characters are percent-encoded and signed as sent', async (t) => {
+test('lean path: keys with spaces, unicode, "+" and reserved characters are percent-encoded and signed as sent', { timeout: 30_000 }, async (t) => {
   const server = await scriptedServer(t, ok);
   const store = scriptedStore(t, server.endpoint, 'lean');
   const keys: Array<[string, string]> = [
@@ -195,7 +208,7 @@ test('lean path: keys with spaces, unicode, "+" and reserved characters are perc
   }
 });
 
-test('lean path: odd keys round-trip through s3rver and list (via the SDK) under the names written', async () => {
+test('lean path: odd keys round-trip through s3rver and list (via the SDK) under the names written', { timeout: 30_000 }, async () => {
   const bucket = await freshBucket();
   const lean = s3rverStore(bucket, 'lean');
   const sdk = s3rverStore(bucket, 'sdk');
@@ -214,7 +227,7 @@ test('lean path: odd keys round-trip through s3rver and list (via the SDK) under
   await sdk.close();
 });
 
-test('lean path: --vhost on a host name sends the bucket in the Host header, signed', async (t) => {
+test('lean path: --vhost on a host name sends the bucket in the Host header, signed', { timeout: 30_000 }, async (t) => {
   const server = await scriptedServer(t, ok);
   const client = new S3Client({ endpoint: `http://localhost:${server.port}/`, forcePathStyle: false, region: 'us-east-1', credentials: STATIC });
   t.after(async () => client.destroy());
@@ -238,7 +251,7 @@ test('lean path: --vhost on a host name sends the bucket in the Host header, sig
   }
 });
 
-test('lean path: temporary credentials from the SDK default chain send a signed x-amz-security-token', async (t) => {
+test('lean path: temporary credentials from the SDK default chain send a signed x-amz-security-token', { timeout: 30_000 }, async (t) => {
   const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   const credentials = { accessKeyId: 'ASIATEMPORARY', secretAccessKey: 'temporary/secret', sessionToken: 'FwoGZXIvYXdzEXAMPLE//token+with/odd=chars' };
@@ -264,7 +277,7 @@ test('lean path: temporary credentials from the SDK default chain send a signed 
   }
 });
 
-test('lean path: no credentials anywhere in the default chain is the same S3B_BACKEND_AUTH as through the SDK', async (t) => {
+test('lean path: no credentials anywhere in the default chain is the same S3B_BACKEND_AUTH as through the SDK', { timeout: 30_000 }, async (t) => {
   const emptyHome = await mkdtemp(join(tmpdir(), 's3b-nocreds-'));
   const names = ['HOME', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
     'AWS_EC2_METADATA_DISABLED', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'] as const;
@@ -293,7 +306,7 @@ test('lean path: no credentials anywhere in the default chain is the same S3B_BA
   assert.equal(server.seen.length, 0, 'nothing was sent');
 });
 
-test('lean path: anonymous requests (--accessId=) carry no Authorization and no signing headers at all', async (t) => {
+test('lean path: anonymous requests (--accessId=) carry no Authorization and no signing headers at all', { timeout: 30_000 }, async (t) => {
   const server = await scriptedServer(t, ok);
   const store = scriptedStore(t, server.endpoint, 'lean', { credentials: { kind: 'anonymous' } });
   await store.put('k', Buffer.from('data'));
@@ -309,7 +322,7 @@ test('lean path: anonymous requests (--accessId=) carry no Authorization and no 
   assert.equal(server.seen[0]!.headers['content-length'], '4');
 });
 
-test('lean path: an https endpoint is served over TLS on the https agent, payload signed', async (t) => {
+test('lean path: an https endpoint is served over TLS on the https agent, payload signed', { timeout: 30_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 's3b-tls-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   try {
@@ -356,7 +369,7 @@ test('lean path: an https endpoint is served over TLS on the https agent, payloa
 
 // --- the same answers -----------------------------------------------------------------------------
 
-test('lean path: GET and HEAD answers map to the same objects as through the SDK', async (t) => {
+test('lean path: GET and HEAD answers map to the same objects as through the SDK', { timeout: 30_000 }, async (t) => {
   const reply: Reply = (req, res) => {
     res.writeHead(200, {
       etag: ETAG, 'content-type': 'application/x-s3backer-block', 'content-encoding': 'deflate', 'content-length': '5',
@@ -382,21 +395,22 @@ test('lean path: GET and HEAD answers map to the same objects as through the SDK
 interface Outcome { value?: unknown; error?: { code: unknown; message: string }; stats: Array<[string, string]> }
 
 /** The stats lines, average times aside (they measure the two runs, not what was counted). */
-function untimed(store: S3Store): Array<[string, string]> {
-  return store.stats.lines().map(([name, value]) => [name, /^http_avg_/.test(name) ? 'timed' : value]);
+function untimed(store: Scripted): Array<[string, string]> {
+  return [...store.stats.lines(), ...store.retries.lines()].map(([name, value]) => [name, /^http_avg_/.test(name) ? 'timed' : value]);
 }
 
-async function outcome(store: S3Store, run: (store: S3Store) => Promise<unknown>): Promise<Outcome> {
+async function outcome(store: Scripted, run: (store: Scripted) => Promise<unknown>): Promise<Outcome> {
   try {
     const value = await run(store);
     return { value, stats: untimed(store) };
   } catch (error) {
     const e = error as Error & { code?: unknown };
-    return { error: { code: e.code ?? e.name, message: e.message }, stats: untimed(store) };
+    // How long the retries took differs from run to run; what was said does not.
+    return { error: { code: e.code ?? e.name, message: e.message.replace(/^(gave up after \d+ attempts in )[\d.]+ s/, '$1T s') }, stats: untimed(store) };
   }
 }
 
-test('lean path: every failure classifies, counts, retries and reads as through the SDK', async (t) => {
+test('lean path: every failure classifies, counts, retries and reads as through the SDK', { timeout: 30_000 }, async (t) => {
   const bodyReply = (status: number, contentType: string, body: string): Reply => (req, res) => {
     res.writeHead(status, { 'content-type': contentType, ...(status === 200 ? { etag: ETAG } : {}) });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -421,7 +435,7 @@ test('lean path: every failure classifies, counts, retries and reads as through 
     ['409 plain text', bodyReply(409, 'text/plain', 'conflict, as plain text'), false],
     ['200 without ETag', bodyReply(200, 'application/octet-stream', ''), true],
   ];
-  const operations: Array<[string, (store: S3Store) => Promise<unknown>]> = [
+  const operations: Array<[string, (store: Scripted) => Promise<unknown>]> = [
     ['get', (store) => store.get('vol/0000002a')],
     ['head', (store) => store.head('vol/0000002a')],
     ['put', (store) => store.put('vol/0000002a', Buffer.from('data'))],
@@ -451,7 +465,7 @@ test('lean path: every failure classifies, counts, retries and reads as through 
   }
 });
 
-test('lean path: a connection refused is retried and ends as S3B_BACKEND_UNREACHABLE, as through the SDK', async (t) => {
+test('lean path: a connection refused is retried and ends as S3B_BACKEND_UNREACHABLE, as through the SDK', { timeout: 30_000 }, async (t) => {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
@@ -466,7 +480,7 @@ test('lean path: a connection refused is retried and ends as S3B_BACKEND_UNREACH
 
 // --- what the SDK did for us: clock skew, timeouts, broken connections ------------------------------
 
-test('clock skew: RequestTimeTooSkewed corrects the signing clock from the server\'s time and retries (both paths)', async (t) => {
+test('clock skew: RequestTimeTooSkewed corrects the signing clock from the server\'s time and retries (both paths)', { timeout: 30_000 }, async (t) => {
   const SKEW = 3_600_000;
   for (const objectPath of PATHS) {
     // The server's clock is an hour ahead; it refuses requests signed more than 15 minutes off.
@@ -488,7 +502,7 @@ test('clock skew: RequestTimeTooSkewed corrects the signing clock from the serve
     assert.deepEqual(await store.put('k', Buffer.from('x')), { etag: ETAG }, objectPath);
     assert.equal(server.seen.length, 2, `${objectPath}: one refused attempt, one retry`);
     assert.deepEqual(sleeps, [10]);
-    const stats = Object.fromEntries(store.stats.lines());
+    const stats = allStats(store);
     assert.equal(stats.http_forbidden, '1');
     assert.equal(stats.http_num_retries, '1');
     assert.equal(stats.http_puts, '1');
@@ -498,7 +512,7 @@ test('clock skew: RequestTimeTooSkewed corrects the signing clock from the serve
   }
 });
 
-test('clock skew: a refusal that does not move the clock is not retried (no loop), S3B_BACKEND_AUTH', async (t) => {
+test('clock skew: a refusal that does not move the clock is not retried (no loop), S3B_BACKEND_AUTH', { timeout: 30_000 }, async (t) => {
   const server = await scriptedServer(t, (_req, res) => {
     res.writeHead(403, { 'content-type': 'application/xml', date: new Date().toUTCString() });
     res.end('<Error><Code>RequestTimeTooSkewed</Code><Message>skewed</Message></Error>');
@@ -510,7 +524,7 @@ test('clock skew: a refusal that does not move the clock is not retried (no loop
   assert.equal(server.seen.length, 1);
 });
 
-test('timeout: a body that stalls after the headers times out, is retried, then S3B_BACKEND_UNREACHABLE (both paths)', async (t) => {
+test('timeout: a body that stalls after the headers times out, is retried, then S3B_BACKEND_UNREACHABLE within --timeout + --maxRetryPause (both paths)', { timeout: 30_000 }, async (t) => {
   for (const objectPath of PATHS) {
     const server = await scriptedServer(t, (_req, res) => {
       res.writeHead(200, { etag: ETAG, 'content-length': '65536' });
@@ -518,28 +532,30 @@ test('timeout: a body that stalls after the headers times out, is retried, then 
       // ... and nothing more, ever.
     });
     const sleeps: number[] = [];
-    const store = scriptedStore(t, server.endpoint, objectPath, { timeoutMs: 200, retry: { initialPauseMs: 10, maxTotalPauseMs: 30 } }, sleeps);
+    const store = scriptedStore(t, server.endpoint, objectPath, { timeoutMs: 200, retry: { initialPauseMs: 10, maxTotalPauseMs: 300 } }, sleeps);
     const started = Date.now();
     await assert.rejects(store.get('vol/00000001'), (error: unknown) =>
       isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && /GET vol\/00000001/.test(error.message), objectPath);
-    assert.deepEqual(sleeps, [10, 20]);
-    assert.equal(server.seen.length, 3);
-    assert.ok(Date.now() - started < 3000, `${objectPath}: ${Date.now() - started} ms`);
-    assert.equal(Object.fromEntries(store.stats.lines()).http_gets, '0');
+    // Whole 200 ms attempts while they fit, the last one cut to what is left of 200 + 300 ms.
+    assert.ok(sleeps.length >= 1 && server.seen.length >= 2, `${objectPath}: retried (${sleeps} / ${server.seen.length})`);
+    assert.ok(Date.now() - started < 1500, `${objectPath}: ${Date.now() - started} ms`);
+    assert.equal(allStats(store).http_gets, '0');
   }
 });
 
-test('timeout: a server that never answers times out within --timeout, connection included', async (t) => {
+test('timeout: a server that never answers times out within --timeout, connection included; one attempt, counted in curl_timeouts', { timeout: 30_000 }, async (t) => {
   const server = await scriptedServer(t, () => { /* never answers */ });
-  const sleeps: number[] = [];
-  const store = scriptedStore(t, server.endpoint, 'lean', { timeoutMs: 150, retry: { initialPauseMs: 10, maxTotalPauseMs: 10 } }, sleeps);
+  // The s3 store alone: one call is one attempt, bounded by its own --timeout.
+  const { s3 } = scriptedStore(t, server.endpoint, 'lean', { timeoutMs: 150 });
   const started = Date.now();
-  await assert.rejects(store.put('k', Buffer.from('x')), (error: unknown) => isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && /ETIMEDOUT/.test(error.message));
+  await assert.rejects(s3.put('k', Buffer.from('x')), (error: unknown) =>
+    isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && error.retryable && /ETIMEDOUT/.test(error.message));
   assert.ok(Date.now() - started < 1500);
-  assert.equal(server.seen.length, 2);
+  assert.equal(server.seen.length, 1);
+  assert.equal(Object.fromEntries(s3.stats.lines()).curl_timeouts, '1');
 });
 
-test('a connection reset in the middle of a body is retried and the retry\'s body is returned whole', async (t) => {
+test('a connection reset in the middle of a body is retried and the retry\'s body is returned whole', { timeout: 30_000 }, async (t) => {
   const body = Buffer.alloc(65536, 5);
   const server = await scriptedServer(t, [
     (_req, res) => {
@@ -556,12 +572,13 @@ test('a connection reset in the middle of a body is retried and the retry\'s bod
   const got = await store.get('k');
   assert.ok(got?.body.equals(body));
   assert.deepEqual(sleeps, [10]);
-  const stats = Object.fromEntries(store.stats.lines());
+  const stats = allStats(store);
   assert.equal(stats.http_gets, '1');
   assert.equal(stats.http_num_retries, '1');
+  assert.equal(stats.curl_other_error, '1', 'a connection broken mid-answer');
 });
 
-test('keep-alive: many requests reuse the agent\'s connections and leave no listeners behind', async (t) => {
+test('keep-alive: many requests reuse the agent\'s connections and leave no listeners behind', { timeout: 30_000 }, async (t) => {
   const warnings: Error[] = [];
   const onWarning = (warning: Error) => warnings.push(warning);
   process.on('warning', onWarning);

@@ -3,6 +3,7 @@ import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, 
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { S3Store, s3Plugin, resolveS3Endpoint, type S3StoreOptions } from '../../plugins/s3/index.js';
+import { RetryStore, RetryStats, retryPlugin, type RetryPolicy } from '../../plugins/retry/index.js';
 import { PreconditionFailedError } from '../../src/engine/object-store.js';
 import { Engine } from '../../src/engine/engine.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
@@ -27,10 +28,21 @@ function storeOptions(overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
     forcePathStyle: true,
     credentials: { kind: 'static', accessKeyId: server.accessId, secretAccessKey: server.accessKey, source: 'test' },
     timeoutMs: 10_000,
-    retry: { initialPauseMs: 10, maxTotalPauseMs: 100 },
     acl: 'private',
     ...overrides,
   };
+}
+
+/**
+ * The store inside the retry layer, as a mount has it: the C schedule without jitter (`random`
+ * 1), pauses recorded in `sleeps` and not slept unless `sleeps` is left out.
+ */
+function retrying(store: S3Store, policy: RetryPolicy, sleeps?: number[]): RetryStore & { retries: RetryStats } {
+  const retries = new RetryStats('http');
+  return Object.assign(new RetryStore(store, {
+    policy, attemptTimeoutMs: 10_000, stats: retries, random: () => 1,
+    ...(sleeps ? { sleep: async (ms: number) => { sleeps.push(ms); } } : {}),
+  }), { retries });
 }
 
 async function freshBucket(): Promise<string> {
@@ -50,44 +62,49 @@ runBackendConformance({
 
 // --- against s3rver ---------------------------------------------------------------------------
 
-test('s3: open() of a missing bucket rejects with S3B_BUCKET_NOT_FOUND', async () => {
+test('s3: open() of a missing bucket rejects with S3B_BUCKET_NOT_FOUND', { timeout: 30_000 }, async () => {
   const store = new S3Store(storeOptions({ bucket: 'no-such-bucket' }));
   await assert.rejects(store.open(), (error: unknown) =>
     isS3BackerError(error, 'S3B_BUCKET_NOT_FOUND') && error.message.includes('no-such-bucket') && error.message.includes(server.endpoint));
   await store.close();
 });
 
-test('s3: a GET in a bucket that vanished is S3B_BUCKET_NOT_FOUND, never a zero block', async () => {
+test('s3: a GET in a bucket that vanished is S3B_BUCKET_NOT_FOUND, never a zero block', { timeout: 30_000 }, async () => {
   const store = new S3Store(storeOptions({ bucket: 'no-such-bucket' }));
   await assert.rejects(store.get('00000000'), (error: unknown) => isS3BackerError(error, 'S3B_BUCKET_NOT_FOUND'));
   await store.close();
 });
 
-test('s3: an unknown access key id rejects open() with S3B_BACKEND_AUTH at once (no retries)', async () => {
-  const store = new S3Store(storeOptions({ credentials: { kind: 'static', accessKeyId: 'NOPE', secretAccessKey: 'whatever', source: 'test' } }));
+test('s3: an unknown access key id rejects open() with S3B_BACKEND_AUTH at once (no retries)', { timeout: 30_000 }, async () => {
+  const s3 = new S3Store(storeOptions({ credentials: { kind: 'static', accessKeyId: 'NOPE', secretAccessKey: 'whatever', source: 'test' } }));
+  const store = retrying(s3, { initialPauseMs: 10, maxTotalPauseMs: 100 });
   await assert.rejects(store.open(), (error: unknown) =>
-    isS3BackerError(error, 'S3B_BACKEND_AUTH') && error.message.includes('"NOPE"') && error.message.includes('--accessId'));
-  const stats = Object.fromEntries(store.stats.lines());
+    isS3BackerError(error, 'S3B_BACKEND_AUTH') && !error.retryable && error.message.includes('"NOPE"') && error.message.includes('--accessId'));
+  const stats = Object.fromEntries([...s3.stats.lines(), ...store.retries.lines()]);
   assert.equal(stats.http_forbidden, '1');
   assert.equal(stats.http_num_retries, '0');
   await store.close();
 });
 
-test('s3: an endpoint nobody listens on is S3B_BACKEND_UNREACHABLE once the retry budget is spent', async () => {
+test('s3: an endpoint nobody listens on is S3B_BACKEND_UNREACHABLE once the retry budget is spent; each refusal counts in curl_connect_failed', { timeout: 30_000 }, async () => {
   const port = await unusedPort();
-  const store = new S3Store(storeOptions({ endpoint: `http://127.0.0.1:${port}/`, retry: { initialPauseMs: 10, maxTotalPauseMs: 100 } }));
+  const s3 = new S3Store(storeOptions({ endpoint: `http://127.0.0.1:${port}/` }));
+  const store = retrying(s3, { initialPauseMs: 10, maxTotalPauseMs: 100 });
   const started = Date.now();
   await assert.rejects(store.open(), (error: unknown) =>
-    isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && error.message.includes(`127.0.0.1:${port}`) && /--baseURL/.test(error.message));
+    isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && !error.retryable && error.message.includes(`127.0.0.1:${port}`) && /--baseURL/.test(error.message)
+    && /^gave up after 5 attempts/.test(error.message));
   assert.ok(Date.now() - started < 3000, 'gives up quickly');
-  const stats = Object.fromEntries(store.stats.lines());
+  const stats = Object.fromEntries([...s3.stats.lines(), ...store.retries.lines()]);
   // 10 + 20 + 40 + 30 (trimmed) = 100 ms: four retries, five attempts.
   assert.equal(stats.http_num_retries, '4');
   assert.equal(stats.http_total_retry_delay, '0.100 sec');
+  assert.equal(stats.curl_connect_failed, '5');
+  assert.equal(stats.http_other_error, '0');
   await store.close();
 });
 
-test('s3: objects on the server carry the metadata, Content-Type and Content-Encoding sent', async () => {
+test('s3: objects on the server carry the metadata, Content-Type and Content-Encoding sent', { timeout: 30_000 }, async () => {
   const bucket = await freshBucket();
   const store = new S3Store(storeOptions({ bucket }));
   await store.open();
@@ -106,7 +123,7 @@ test('s3: objects on the server carry the metadata, Content-Type and Content-Enc
   await store.close();
 });
 
-test('s3rver quirk: it ignores If-None-Match on PUT (why the suite runs with conditionalPut: false)', async () => {
+test('s3rver quirk: it ignores If-None-Match on PUT (why the suite runs with conditionalPut: false)', { timeout: 30_000 }, async () => {
   const store = new S3Store(storeOptions({ bucket: await freshBucket() }));
   await store.put('token', Buffer.from('first'));
   await store.put('token', Buffer.from('second'), { ifNoneMatch: '*' });
@@ -114,7 +131,7 @@ test('s3rver quirk: it ignores If-None-Match on PUT (why the suite runs with con
   await store.close();
 });
 
-test('s3: stats count block reads, writes and zero blocks by the geometry, and reset', async () => {
+test('s3: stats count block reads, writes and zero blocks by the geometry, and reset', { timeout: 30_000 }, async () => {
   const bucket = await freshBucket();
   const store = new S3Store(storeOptions({ bucket }));
   store.stats.setBlockKeyClassifier((key) => /^vol\/[0-9a-f]{8}$/.test(key));
@@ -138,13 +155,13 @@ test('s3: stats count block reads, writes and zero blocks by the geometry, and r
   await store.close();
 });
 
-test('s3 plugin: mounts a volume on s3rver; block I/O shows in the http_* stats', async () => {
+test('s3 plugin: mounts a volume on s3rver; block I/O shows in the http_* stats', { timeout: 30_000 }, async () => {
   const bucket = await freshBucket();
   const config = testConfig({
     store: 's3', bucket, baseURL: server.endpoint, accessId: server.accessId, accessKey: server.accessKey,
     size: 64 * 4096, blockSize: 4096, prefix: 'vol/', initialRetryPause: 10, maxRetryPause: 100,
   });
-  const engine = Engine.create(config, [s3Plugin()]);
+  const engine = Engine.create(config, [s3Plugin(), retryPlugin(config)]);
   const device = await engine.mount();
   await device.write(4096 * 3, Buffer.alloc(4096, 9));
   await device.flush();
@@ -155,12 +172,12 @@ test('s3 plugin: mounts a volume on s3rver; block I/O shows in the http_* stats'
   assert.match(stats, /^http_num_retries +0$/m);
 });
 
-test('s3 plugin: --ssl with an http:// --baseURL is S3B_CONFIG_INVALID before any I/O', async () => {
+test('s3 plugin: --ssl with an http:// --baseURL is S3B_CONFIG_INVALID before any I/O', { timeout: 30_000 }, async () => {
   const config = testConfig({ store: 's3', bucket: 'b', baseURL: 'http://127.0.0.1:1/', ssl: true });
   await assert.rejects(Engine.create(config, [s3Plugin()]).openStore(), (error: unknown) => isS3BackerError(error, 'S3B_CONFIG_INVALID') && /--ssl/.test((error as Error).message));
 });
 
-test('s3: endpoint and URL style follow the C tool (baseURL path style, region -> vhost)', () => {
+test('s3: endpoint and URL style follow the C tool (baseURL path style, region -> vhost)', { timeout: 30_000 }, () => {
   assert.deepEqual(resolveS3Endpoint({ region: 'us-east-1', ssl: false, baseURL: 'http://127.0.0.1:4568/' }), { endpoint: 'http://127.0.0.1:4568/', forcePathStyle: true });
   assert.deepEqual(resolveS3Endpoint({ region: 'us-east-1', ssl: false, baseURL: 'http://127.0.0.1:4568/', vhost: true }), { endpoint: 'http://127.0.0.1:4568/', forcePathStyle: false });
   assert.deepEqual(resolveS3Endpoint({ region: 'us-east-1', ssl: true, baseURL: 'https://minio.local/' }), { endpoint: 'https://minio.local/', forcePathStyle: true });
@@ -208,16 +225,15 @@ const ok: Reply = (_req, res) => {
   res.end();
 };
 
-function fakeStore(t: CleanupContext, endpoint: string, sleeps: number[], overrides: Partial<S3StoreOptions> = {}): S3Store {
-  const store = new S3Store(storeOptions({
-    endpoint, bucket: 'bkt', retry: { initialPauseMs: 10, maxTotalPauseMs: 100 },
-    sleep: async (ms) => { sleeps.push(ms); }, ...overrides,
-  }));
+/** An s3 store on a scripted server, inside the retry layer; `stats` are the store's and the retry layer's lines. */
+function fakeStore(t: CleanupContext, endpoint: string, sleeps: number[], overrides: Partial<S3StoreOptions> = {}, policy: RetryPolicy = { initialPauseMs: 10, maxTotalPauseMs: 100 }) {
+  const s3 = new S3Store(storeOptions({ endpoint, bucket: 'bkt', ...overrides }));
+  const store = Object.assign(retrying(s3, policy, sleeps), { stats: () => Object.fromEntries([...s3.stats.lines(), ...store.retries.lines()]) });
   t.after(() => store.close());
   return store;
 }
 
-test('s3 retries: 503 and 500 are retried with doubling pauses, then succeed', async (t) => {
+test('s3 retries: 503 and 500 are retried with doubling pauses, then succeed', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [errorReply(503, 'SlowDown'), errorReply(500, 'InternalError'), ok]);
   const sleeps: number[] = [];
   const store = fakeStore(t, fake.endpoint, sleeps);
@@ -225,14 +241,14 @@ test('s3 retries: 503 and 500 are retried with doubling pauses, then succeed', a
   assert.equal(etag, '"0123456789abcdef0123456789abcdef"', 'the server\'s ETag, as is');
   assert.deepEqual(sleeps, [10, 20]);
   assert.equal(fake.seen.length, 3);
-  const stats = Object.fromEntries(store.stats.lines());
+  const stats = store.stats();
   assert.equal(stats.http_5xx_error, '2');
   assert.equal(stats.http_num_retries, '2');
   assert.equal(stats.http_total_retry_delay, '0.030 sec');
   assert.equal(stats.http_puts, '1');
 });
 
-test('s3 retries: a persistent 500 ends in S3B_BACKEND_IO naming method and key after the budget', async (t) => {
+test('s3 retries: a persistent 500 ends in S3B_BACKEND_IO naming method and key after the budget', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [errorReply(500, 'InternalError')]);
   const sleeps: number[] = [];
   const store = fakeStore(t, fake.endpoint, sleeps);
@@ -242,7 +258,7 @@ test('s3 retries: a persistent 500 ends in S3B_BACKEND_IO naming method and key 
   assert.equal(fake.seen.length, 5);
 });
 
-test('s3 retries: 400, 401 and 403 fail at once', async (t) => {
+test('s3 retries: 400, 401 and 403 fail at once', { timeout: 30_000 }, async (t) => {
   for (const [status, code, expected] of [[400, 'InvalidArgument', 'S3B_BACKEND_IO'], [401, 'Unauthorized', 'S3B_BACKEND_AUTH'], [403, 'SignatureDoesNotMatch', 'S3B_BACKEND_AUTH']] as const) {
     const fake = await fakeServer(t, [errorReply(status, code)]);
     const sleeps: number[] = [];
@@ -253,7 +269,7 @@ test('s3 retries: 400, 401 and 403 fail at once', async (t) => {
   }
 });
 
-test('s3: If-None-Match: * is sent, and a 412 becomes PreconditionFailedError without retries', async (t) => {
+test('s3: If-None-Match: * is sent, and a 412 becomes PreconditionFailedError without retries', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [errorReply(412, 'PreconditionFailed')]);
   const sleeps: number[] = [];
   const store = fakeStore(t, fake.endpoint, sleeps);
@@ -262,10 +278,10 @@ test('s3: If-None-Match: * is sent, and a 412 becomes PreconditionFailedError wi
   assert.equal(fake.seen[0]?.headers['if-none-match'], '*');
   assert.equal(new URL(fake.seen[0]!.url, fake.endpoint).pathname, '/bkt/vol/s3backer-mounted');
   assert.deepEqual(sleeps, []);
-  assert.equal(Object.fromEntries(store.stats.lines()).http_stale, '1');
+  assert.equal(store.stats().http_stale, '1');
 });
 
-test('s3: PUT sends the ACL, a Buffer body without aws-chunked framing, and no checksum trailer', async (t) => {
+test('s3: PUT sends the ACL, a Buffer body without aws-chunked framing, and no checksum trailer', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [ok]);
   const store = fakeStore(t, fake.endpoint, [], { acl: 'public-read' });
   await store.put('k', Buffer.alloc(100, 3), { contentType: 'application/x-s3backer-block' });
@@ -277,7 +293,7 @@ test('s3: PUT sends the ACL, a Buffer body without aws-chunked framing, and no c
   assert.match(String(headers.authorization), /^AWS4-HMAC-SHA256 Credential=S3RVER\//);
 });
 
-test('s3: --accessId= (empty) sends anonymous requests, without an Authorization header', async (t) => {
+test('s3: --accessId= (empty) sends anonymous requests, without an Authorization header', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [ok]);
   const store = fakeStore(t, fake.endpoint, [], { credentials: { kind: 'anonymous' } });
   await store.open();
@@ -285,13 +301,19 @@ test('s3: --accessId= (empty) sends anonymous requests, without an Authorization
   assert.equal(fake.seen[0]?.headers.authorization, undefined);
 });
 
-test('s3: an attempt that exceeds the timeout is retried, then S3B_BACKEND_UNREACHABLE', async (t) => {
+test('s3: an attempt that exceeds the timeout is retried, then S3B_BACKEND_UNREACHABLE, counted in curl_timeouts', { timeout: 30_000 }, async (t) => {
   const fake = await fakeServer(t, [() => { /* never answers */ }]);
   const sleeps: number[] = [];
-  const store = fakeStore(t, fake.endpoint, sleeps, { timeoutMs: 200, retry: { initialPauseMs: 10, maxTotalPauseMs: 30 } });
+  const s3 = new S3Store(storeOptions({ endpoint: fake.endpoint, bucket: 'bkt', timeoutMs: 200 }));
+  t.after(() => s3.close());
+  // Pauses of up to 500 ms leave two whole 200 ms attempts inside --timeout + --maxRetryPause.
+  const store = new RetryStore(s3, { policy: { initialPauseMs: 10, maxTotalPauseMs: 500 }, attemptTimeoutMs: 200, random: () => 1, sleep: async (ms) => { sleeps.push(ms); } });
   await assert.rejects(store.head('k'), (error: unknown) => isS3BackerError(error, 'S3B_BACKEND_UNREACHABLE') && /HEAD k/.test(error.message));
-  assert.deepEqual(sleeps, [10, 20]);
-  assert.equal(fake.seen.length, 3);
+  assert.ok(sleeps.length >= 2, `retried: ${sleeps}`);
+  assert.equal(fake.seen.length, sleeps.length + 1);
+  // The s3 store's own --timeout ends each attempt (the retry layer's bound fires a moment earlier or later).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(Object.fromEntries(s3.stats.lines()).curl_timeouts, String(fake.seen.length));
 });
 
 // --- helpers ------------------------------------------------------------------------------------
