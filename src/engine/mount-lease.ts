@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { PreconditionFailedError, type ObjectStore } from './object-store.js';
 import type { Logger } from './logger.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
@@ -11,6 +13,13 @@ export const MOUNT_TOKEN_META = 's3backer-mount-token';
 export const SHARED_DISK_TOKEN = 0x7fffffff;
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+/**
+ * Least wait before reading the flag back on a store without conditional PUT: a mount that found
+ * no flag just before ours was written has written its own by then, unless its found-nothing-to-PUT
+ * step took longer than this (the wait is also at least twice as long as ours took).
+ */
+export const READ_BACK_DELAY_MS = 1000;
 
 /** The C tool's mount-token body: `<hostname>\n<YYYYMMDDTHHMMSSZ>\n` (UTC). */
 export function mountTokenBody(now = new Date()): string {
@@ -37,13 +46,18 @@ export interface MountLeaseOptions {
   log: Logger;
   /** Whether a set flag with this token is our own crashed mount's (a cache file recorded it), so it may be taken over. */
   reclaim?: (token: number) => Promise<boolean>;
+  /** The least wait before the read-back on a store without conditional PUT; default READ_BACK_DELAY_MS. */
+  readBackDelayMs?: number;
 }
 
 /**
  * The "mounted" flag: the `s3backer-mounted` object exactly as the C tool writes it (http_io.c), taken
  * with a conditional PUT (`If-None-Match: *`) where the store supports it, so two simultaneous
- * mounts cannot both win (the C tool's HEAD-then-PUT can race). Read-only mounts check the flag but
- * never write it. Release deletes the flag only while it is still ours.
+ * mounts cannot both win (the C tool's HEAD-then-PUT can race). On a store without conditional PUT
+ * the flag is read back after a short wait, and the mount gives up if it holds another token: of
+ * two mounts racing, the one whose PUT landed last keeps the flag, the other sees it and leaves
+ * (docs/format.md). Read-only mounts check the flag but never write it. Release deletes the flag
+ * only while it is still ours.
  */
 export class MountLease {
   private constructor(
@@ -53,6 +67,7 @@ export class MountLease {
   ) {}
 
   static async acquire(store: ObjectStore, options: MountLeaseOptions): Promise<MountLease> {
+    const started = performance.now();
     const existing = await store.get(options.key);
     const shared = options.shared === true;
     if (existing && shared && tokenOf(existing.metadata) === SHARED_DISK_TOKEN) {
@@ -97,9 +112,27 @@ export class MountLease {
       }
       throw error;
     }
+    if (!conditional && !shared) await MountLease.readBack(store, options, token, performance.now() - started);
     options.log.info(`established new mount token 0x${hex8(token)}`);
     // The shared token is never cleared (the other hosts still use the volume): nothing to release.
     return new MountLease(store, options, shared ? undefined : token);
+  }
+
+  /**
+   * Without If-None-Match, another mount that found no flag when we did has overwritten ours, or
+   * is about to: wait, then read the flag. Not ours: leave the mount to the mount that holds it.
+   */
+  private static async readBack(store: ObjectStore, options: MountLeaseOptions, token: number, tookMs: number): Promise<void> {
+    await delay(Math.max(options.readBackDelayMs ?? READ_BACK_DELAY_MS, 2 * tookMs));
+    const current = await store.get(options.key);
+    if (current && tokenOf(current.metadata) === token) return;
+    const holder = current?.body.toString('utf8').trim().split('\n') ?? [];
+    const who = holder.length === 2 ? ` on ${holder[0]}` : '';
+    const what = current
+      ? `another s3backer${who} set the mounted flag at the same moment (mount token 0x${hex8(tokenOf(current.metadata))}, ours was 0x${hex8(token)})`
+      : `the mounted flag this mount had just set is gone (cleared elsewhere with --reset-mounted-flag?)`;
+    throw new S3BackerError('S3B_MOUNTED_ELSEWHERE',
+      `${options.description}: ${what}; this store cannot create the flag atomically (no conditional PUT), so this mount gives up to the other. Unmount it there first, then mount again`);
   }
 
   /** Clear the flag at clean unmount, unless someone else (a --force mount) holds it now. */
