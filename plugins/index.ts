@@ -10,3 +10,5 @@ export { lz4Plugin, LZ4_PLUGIN_NAME, type Lz4PluginOptions } from './compress-lz
 export { encryptPlugin, ENCRYPT_PLUGIN_NAME, KEY_CHECK_NAME, acceptedCipherNames, type EncryptPluginOptions } from './encrypt-hmac/index.js';
 export { chaosPlugin, CHAOS_PLUGIN_NAME, ChaosStore, chaosOptionsFromTestFlags, type ChaosPlugin, type ChaosOptions } from './chaos/index.js';
 export { md5ProtectPlugin, MD5_PROTECT_PLUGIN_NAME, type Md5ProtectPluginOptions } from './md5-protect/index.js';
+export { retryPlugin, RETRY_PLUGIN_NAME } from './retry/index.js';
+export { storeLimitsPlugin, STORE_LIMITS_PLUGIN_NAME } from './store-limits/index.js';

@@ -9,8 +9,8 @@ export interface BulkDeleteTransport {
   readonly client: S3Client;
   readonly bucket: string;
   /**
-   * Send one request with the store's retries, stats and error translation; `what` names it in
-   * messages. Each attempt calls `run` again, so every attempt is a freshly built, signed request.
+   * Send one request (one HTTP attempt) with the store's stats and error translation; `what` names
+   * it in messages. The retry layer (plugins/retry) retries `deleteMany` as a whole.
    */
   perform<T>(what: string, run: () => Promise<T>): Promise<T>;
 }

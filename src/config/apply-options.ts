@@ -12,6 +12,8 @@ import { lz4Plugin } from '../../plugins/compress-lz4/index.js';
 import { encryptPlugin } from '../../plugins/encrypt-hmac/index.js';
 import { md5ProtectFromConfig } from '../../plugins/md5-protect/index.js';
 import { chaosFromTestFlags } from '../../plugins/chaos/index.js';
+import { retryPlugin } from '../../plugins/retry/index.js';
+import { storeLimitsPlugin } from '../../plugins/store-limits/index.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
 export interface ApplyOptionsSettings {
@@ -68,6 +70,10 @@ export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSetti
     ...config.plugins,
     // --test-delays / --test-errors / --test-discard: the chaos store, around whichever store is chosen.
     ...chaosFromTestFlags(config),
+    // Every store is retried (the C tool's back-off, --maxRetryPause) and rate-limited the same way,
+    // maintenance commands included: --erase needs retries too.
+    retryPlugin(config),
+    storeLimitsPlugin(config),
     // --sharedDiskMode: other hosts write the volume too, so nothing may be remembered about it,
     // not even which blocks are zero (the C tool's stack is then http_io alone).
     ...(config.sharedDiskMode ? [] : [zeroMapPlugin({ listBlocks: config.listBlocks, listBlocksThreads: config.listBlocksThreads })]),
