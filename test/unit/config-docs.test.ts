@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { configDocs } from '../../src/config/config-docs.js';
 import { helpText, flagUsage } from '../../src/config/help-text.js';
+import { sample } from '../helpers/option-sample.js';
 import { parseArgv } from '../../src/config/parse-argv.js';
-import { OPTION_KEYS, optionSpec, checkOptionValue, type OptionSpec } from '../../src/config/options.js';
+import { OPTION_KEYS, optionSpec } from '../../src/config/options.js';
 
 // Compiled to dist/test/unit/: the repository root is three levels up.
 const CONFIG_MD = new URL('../../../docs/config.md', import.meta.url);
@@ -35,21 +36,6 @@ test('every option appears in --help and in docs/config.md', { timeout: 5_000 },
   assert.match(help, /-o /);
   assert.match(help, /--config=FILE/);
 });
-
-/** A valid text value for a flag of this type (the first sample its validate() accepts). */
-function sample(spec: OptionSpec): { text: string | undefined; value: unknown } {
-  switch (spec.type) {
-    case 'boolean': return { text: undefined, value: true };
-    case 'size': return { text: '64k', value: 65536 };
-    case 'octal': return { text: '0644', value: 0o644 };
-    case 'integer': return { text: String(spec.min ?? 0), value: spec.min ?? 0 };
-    case 'enum': return { text: spec.values.at(-1)!, value: spec.values.at(-1) };
-    case 'string': {
-      const text = ['value', 'http://127.0.0.1:4568/', 'zstd', 'lowdelay'].find((candidate) => checkOptionValue(spec, candidate) === undefined)!;
-      return { text, value: text };
-    }
-  }
-}
 
 test('every flag parses, as --flag, in an -o list and through its aliases', { timeout: 5_000 }, () => {
   const readFile = () => '--quiet';
