@@ -46,3 +46,34 @@ test('the legacy --compress=9 stores deflate level 9 (zlib header 78 da), and --
     if (header) assert.equal(stored.body.subarray(0, 2).toString('hex'), header);
   }
 });
+
+test('--test-discard drops writes before the store (reads are zeros, nothing stored); --test-delays slows requests; --test-errors injects retried failures', { timeout: 30_000 }, async () => {
+  const run = async (options: object, work: (device: Awaited<ReturnType<Engine['mount']>>) => Promise<void>) => {
+    const volume = new Map();
+    const config = testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096, ...options });
+    const engine = Engine.create(config, applyOptions(config).map((plugin) => plugin.name === 'memory'
+      ? { name: 'memory', apply: (e: Parameters<typeof plugin.apply>[0]) => e.hooks.createStore.for('memory').tapPromise('memory', async () => new MemoryStore(volume)) }
+      : plugin));
+    const device = await engine.mount();
+    await work(device);
+    const stats = engine.stats.render();
+    await engine.shutdown();
+    return { volume, stats };
+  };
+  const discarded = await run({ testDiscard: true, blockCacheSize: 0 }, async (device) => {
+    await device.write(4096, Buffer.alloc(4096, 5));
+    assert.ok((await device.read(4096, 4096)).equals(Buffer.alloc(4096)));
+  });
+  assert.equal([...discarded.volume.keys()].length, 0, 'not even the mounted flag reached the store');
+  const started = Date.now();
+  const delayed = await run({ testDelays: true, blockCacheSize: 0 }, async (device) => {
+    for (let block = 1; block <= 10; block++) await device.write(block * 4096, Buffer.alloc(4096, block));
+  });
+  assert.match(delayed.stats, /^chaos_injected_delay\s+\d+/m);
+  assert.ok(Date.now() - started > 200, `ten sequential writes with 0-199 ms delays took ${Date.now() - started} ms`);
+  const failing = await run({ testErrors: true, blockCacheSize: 0, initialRetryPause: 1, maxRetryPause: 100 }, async (device) => {
+    for (let block = 1; block <= 100; block++) await device.write(block * 4096, Buffer.alloc(4096, block));
+    for (let block = 1; block <= 100; block++) assert.ok((await device.read(block * 4096, 4096)).equals(Buffer.alloc(4096, block)));
+  });
+  assert.match(failing.stats, /^chaos_requests\s+\d+/m);
+});
