@@ -18,9 +18,9 @@ port.postMessage({ kind: 'ready' } satisfies FromWorker);
 port.on('message', (message: ToWorker) => {
   switch (message.kind) {
     case 'load': {
-      const loading = import(message.module).then((module: WorkerCodecModule<unknown, WorkerOps>) => {
+      const loading = import(message.module).then(async (module: WorkerCodecModule<unknown, WorkerOps>) => {
         if (typeof module.createWorkerCodec !== 'function') throw new Error(`${message.module} has no createWorkerCodec export`);
-        const codec = module.createWorkerCodec(message.init);
+        const codec = await module.createWorkerCodec(message.init);
         // Unloaded while importing: do not bring it back.
         if (codecs.get(message.codec) === loading) codecs.set(message.codec, codec);
         return codec;
@@ -35,8 +35,8 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'job': {
       const codec = codecs.get(message.codec);
-      if (codec === undefined) fail(message.job, new Error(`codec ${message.codec} is not loaded in this worker`));
-      else if (codec instanceof Promise) codec.then((loaded) => run(loaded, message), (error: unknown) => fail(message.job, error, 'loading the codec module failed: '));
+      if (codec === undefined) fail(message.job, new Error(`codec ${message.codec} is not loaded in this worker`), 'load');
+      else if (codec instanceof Promise) codec.then((loaded) => run(loaded, message), (error: unknown) => fail(message.job, error, 'load'));
       else run(codec, message);
       break;
     }
@@ -62,11 +62,11 @@ function done(job: number, reply: WorkerReply<unknown>): void {
     port.postMessage({ kind: 'done', job, value: reply.value } satisfies FromWorker, reply.transfer as ArrayBuffer[] | undefined);
   } catch (error) {
     // A value that cannot be cloned, or a transfer list that cannot be moved: the job's fault.
-    fail(job, error, 'the result could not be sent back: ');
+    fail(job, new Error(`the result could not be sent back: ${error instanceof Error ? error.message : String(error)}`));
   }
 }
 
-function fail(job: number, error: unknown, prefix = ''): void {
-  const message = prefix + (error instanceof Error ? error.message : String(error));
-  port.postMessage({ kind: 'failed', job, message, stack: error instanceof Error ? error.stack : undefined } satisfies FromWorker);
+function fail(job: number, error: unknown, stage: 'load' | 'run' = 'run'): void {
+  const message = error instanceof Error ? error.message : String(error);
+  port.postMessage({ kind: 'failed', job, stage, message, stack: error instanceof Error ? error.stack : undefined } satisfies FromWorker);
 }

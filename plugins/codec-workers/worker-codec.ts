@@ -29,5 +29,6 @@ export type WorkerCodec<Ops extends WorkerOps> = {
 
 /** The shape of a worker-side codec module (`import(url)` in the worker). */
 export interface WorkerCodecModule<Init, Ops extends WorkerOps> {
-  createWorkerCodec(init: Init): WorkerCodec<Ops>;
+  /** May be async (a native library loaded with `import()`); jobs sent meanwhile wait for it. */
+  createWorkerCodec(init: Init): WorkerCodec<Ops> | Promise<WorkerCodec<Ops>>;
 }

@@ -12,4 +12,5 @@ export type FromWorker =
   /** Sent once, first: the thread's script ran, so the thread started. */
   | { readonly kind: 'ready' }
   | { readonly kind: 'done'; readonly job: number; readonly value: unknown }
-  | { readonly kind: 'failed'; readonly job: number; readonly message: string; readonly stack: string | undefined };
+  /** `load`: the codec's module could not be imported or its createWorkerCodec threw; `run`: the operation threw. */
+  | { readonly kind: 'failed'; readonly job: number; readonly stage: 'load' | 'run'; readonly message: string; readonly stack: string | undefined };
