@@ -4,8 +4,9 @@ import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { DEFAULT_CIPHER, resolveCipher, resolveKeyLength } from './cipher-name.js';
 import { deriveKeys, encryptionSalt } from './derive-keys.js';
-import { blockHmac, formatHmacMeta, hmacMatches, parseHmacMeta, HMAC_META } from './block-hmac.js';
-import { BlockCrypt } from './block-crypt.js';
+import { formatHmacMeta, parseHmacMeta, HMAC_META } from './block-hmac.js';
+import { PooledBlockSealer, WORKER_MIN_BYTES } from './pooled-block-sealer.js';
+import { acquireSharedCodecWorkerPool, type CodecWorkerPoolLease } from '../codec-workers/shared-codec-worker-pool.js';
 import { describeEncodings, encryptToken, outerEncryption } from './encrypt-token.js';
 import { checkVolumePassword } from './password-check.js';
 
@@ -16,6 +17,8 @@ export { deriveKeys, encryptionSalt, PBKDF2_ITERATIONS, KDF_NAME, type VolumeKey
 export { blockIv, BlockIvs } from './block-iv.js';
 export { blockHmac, formatHmacMeta, parseHmacMeta, HMAC_META } from './block-hmac.js';
 export { BlockCrypt, encryptBlock, decryptBlock } from './block-crypt.js';
+export { BlockSealer, type SealedBlock, type OpenedBlock } from './block-sealer.js';
+export { PooledBlockSealer, WORKER_MIN_BYTES } from './pooled-block-sealer.js';
 export { encryptToken, tokenCipher, ENCRYPT_TOKEN_PREFIX } from './encrypt-token.js';
 export { KEY_CHECK_NAME, KEY_CHECK_CONTENT_TYPE, keyCheckKey, isKeyCheckKey, deleteKeyCheck, keyCheckValue, parseKeyCheck, type KeyCheck } from './key-check.js';
 export { checkVolumePassword, type PasswordCheckOutcome } from './password-check.js';
@@ -34,6 +37,16 @@ export interface EncryptPluginOptions {
   keyLength?: number;
 }
 
+/** How the plugin spreads its work; for tests and measurements, not a user setting. */
+export interface EncryptPluginTuning {
+  /**
+   * Bodies of at least this many bytes are encrypted and decrypted in the codec worker threads,
+   * smaller ones on the main thread (default WORKER_MIN_BYTES, per direction, chosen by
+   * measurement). Infinity: never use the threads; 0: always.
+   */
+  workerMinBytes?: number;
+}
+
 /**
  * Encrypts and authenticates every block exactly as the C s3backer 2.x does (http_io.c), so either
  * tool reads the other's volumes: CBC under a PBKDF2-derived key with a per-block IV, Content-
@@ -41,21 +54,29 @@ export interface EncryptPluginOptions {
  * that binds the body to its block number. Reads verify the HMAC before decrypting and refuse any
  * object that is not encrypted with this cipher; mounts refuse a wrong password (password-check.ts).
  * It does not compress: the option wiring adds the deflate encoder that `--encrypt` implies.
+ * Big blocks are encrypted and decrypted in the codec worker threads (pooled-block-sealer.ts).
  */
 export function encryptPlugin(options: EncryptPluginOptions): S3BackerPlugin {
+  return createEncryptPlugin(options);
+}
+
+/** `encryptPlugin` with its work split as `tuning` says. */
+export function createEncryptPlugin(options: EncryptPluginOptions, tuning: EncryptPluginTuning = {}): S3BackerPlugin {
   checkOptions(options);
   const cipher = resolveCipher(options.cipher ?? DEFAULT_CIPHER);
   const keyLength = resolveKeyLength(cipher, options.keyLength);
   const password = options.password;
   const token = encryptToken(cipher.name);
+  const workerMinBytes = tuning.workerMinBytes ?? WORKER_MIN_BYTES;
 
   return {
     name: ENCRYPT_PLUGIN_NAME,
     apply(engine) {
       const log = engine.logger(ENCRYPT_PLUGIN_NAME);
-      let keys: { readonly key: Buffer; readonly crypt: BlockCrypt } | undefined;
-      const requireKeys = (block: number) => {
-        if (keys) return keys;
+      let sealer: PooledBlockSealer | undefined;
+      let lease: CodecWorkerPoolLease | undefined;
+      const requireSealer = (block: number) => {
+        if (sealer) return sealer;
         throw new S3BackerError('S3B_ENGINE_STATE', 'the encryption keys are not derived yet: blocks can only be encoded or decoded after the mount hook ran', { block });
       };
 
@@ -67,17 +88,30 @@ export function encryptPlugin(options: EncryptPluginOptions): S3BackerPlugin {
         const derived = await deriveKeys(password, salt, keyLength);
         const outcome = await checkVolumePassword(context, { cipher, keyLength, keys: derived, salt });
         log.debug(`${cipher.name}, ${keyLength}-byte key; password checked against ${outcome === 'empty' ? 'nothing (empty volume)' : outcome === 'block' ? 'a stored block' : 'the key-check object'}`);
-        keys = { key: derived.key, crypt: new BlockCrypt(cipher, derived) };
+        // Threads only when some body can reach the size that pays for them (bodies are at most
+        // a block, plus a few bytes of framing for an incompressible compressed one); they start
+        // at the first such block, and the keys reach each thread once.
+        const smallest = typeof workerMinBytes === 'number' ? workerMinBytes : Math.min(workerMinBytes.seal, workerMinBytes.open);
+        if (context.geometry.blockSize >= smallest) lease = acquireSharedCodecWorkerPool();
+        sealer = new PooledBlockSealer(cipher, derived, lease?.pool, { minBytes: workerMinBytes, warn: (message) => log.warn(message) });
+      });
+
+      // After in-flight I/O drained: take the keys out of the threads, and end the threads when no
+      // other plugin or mount in this process uses them.
+      engine.hooks.shutdown.tapPromise(ENCRYPT_PLUGIN_NAME, async () => {
+        sealer?.close();
+        const held = lease;
+        lease = undefined;
+        await held?.release();
       });
 
       // http_io_write_block: encrypt what the compressor produced, then sign the ciphertext.
-      engine.hooks.encode.tap({ name: ENCRYPT_PLUGIN_NAME, stage: Stage.ENCRYPT }, (object: EncodedObject, { block }: BlockContext): EncodedObject => {
-        const volumeKeys = requireKeys(block);
-        const body = volumeKeys.crypt.encrypt(block, object.body);
+      engine.hooks.encode.tapPromise({ name: ENCRYPT_PLUGIN_NAME, stage: Stage.ENCRYPT }, async (object: EncodedObject, { block }: BlockContext): Promise<EncodedObject> => {
+        const { body, hmac } = await requireSealer(block).seal(block, object.body);
         return {
           body,
           encodings: [...object.encodings, token],
-          metadata: { ...object.metadata, [HMAC_META]: formatHmacMeta(blockHmac(volumeKeys.key, cipher.name, block, body)) },
+          metadata: { ...object.metadata, [HMAC_META]: formatHmacMeta(hmac) },
         };
       });
 
@@ -105,30 +139,25 @@ export function encryptPlugin(options: EncryptPluginOptions): S3BackerPlugin {
       });
 
       // http_io_read_block: check the signature over the ciphertext first, then decrypt.
-      engine.hooks.decode.for(token).tap(ENCRYPT_PLUGIN_NAME, (object: EncodedObject, { block }: BlockContext): EncodedObject => {
-        const volumeKeys = requireKeys(block);
+      engine.hooks.decode.for(token).tapPromise(ENCRYPT_PLUGIN_NAME, async (object: EncodedObject, { block }: BlockContext): Promise<EncodedObject> => {
+        const blockSealer = requireSealer(block);
         const stored = parseHmacMeta(object.metadata[HMAC_META]);
         if (!stored) {
           throw new S3BackerError('S3B_AUTH_FAILED',
             'the block is encrypted, but no signature was found (s3backer-hmac metadata missing or malformed); it may have been tampered with, so nothing of it is returned. Restore the block from a backup, or write it again to replace it',
             { block, token });
         }
-        if (!hmacMatches(stored, blockHmac(volumeKeys.key, cipher.name, block, object.body))) {
+        const opened = await blockSealer.open(block, object.body, stored);
+        if (opened.ok) return { ...object, body: opened.body };
+        if (opened.failure === 'signature') {
           throw new S3BackerError('S3B_AUTH_FAILED',
             'incorrect signature (did you provide the right password?): the object was changed, truncated, copied from another block or volume, or written with another password; nothing of it is returned. ' +
             'Restore the block from a backup, or write it again to replace it',
             { block, token });
         }
-        let body: Buffer;
-        try {
-          body = volumeKeys.crypt.decrypt(block, object.body);
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new S3BackerError('S3B_DECODE_FAILED',
-            `the signature is valid but the body does not decrypt with ${cipher.name} (${reason}): a faulty writer stored it with this volume's key; restore the block from a backup, or write it again to replace it`,
-            { block, token, cause: error });
-        }
-        return { ...object, body };
+        throw new S3BackerError('S3B_DECODE_FAILED',
+          `the signature is valid but the body does not decrypt with ${cipher.name} (${opened.reason}): a faulty writer stored it with this volume's key; restore the block from a backup, or write it again to replace it`,
+          { block, token });
       });
     },
   };

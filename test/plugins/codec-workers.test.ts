@@ -16,6 +16,8 @@ type TestOps = {
   exit: [input: { ms?: number }, output: never];
   /** Answers, then throws outside any job: the thread dies between jobs. */
   throwLater: [input: null, output: number];
+  /** Never answers; throws outside the job meanwhile: the thread dies holding it. */
+  throwWhileHeld: [input: null, output: never];
 };
 
 // A worker-side codec as a data: URL module, so the test needs no file beside it. `loads` counts
@@ -32,6 +34,7 @@ const TEST_CODEC = `data:text/javascript,${encodeURIComponent(`
       throws: (message) => { throw new RangeError(message); },
       exit: ({ ms }) => { block(ms); process.exit(7); },
       throwLater: () => { setTimeout(() => { throw new Error('thrown outside any job'); }, 1); return { value: 1 }; },
+      throwWhileHeld: () => new Promise(() => { setTimeout(() => { throw new Error('thrown outside any job'); }, 1); }),
     };
   }
 `)}`;
@@ -97,7 +100,7 @@ test('a job that throws fails alone, with the worker\'s message; the thread goes
 });
 
 test('a thread that exits fails only its own job; the other thread\'s jobs and the queue carry on, on a new thread with the codec loaded again', T, async () => {
-  await withPool({ size: 2 }, async (pool, codec) => {
+  await withPool({ size: 2, jobsPerWorker: 1 }, async (pool, codec) => {
     const exit = pool.run(codec, 'exit', { ms: 20 });
     const others = Array.from({ length: 10 }, (_, n) => pool.run(codec, 'echo', { n, ms: 5 }));
     const [crashed, ...rest] = await Promise.allSettled([exit, ...others]);
@@ -113,16 +116,25 @@ test('a thread that exits fails only its own job; the other thread\'s jobs and t
   });
 });
 
-test('a thread that throws outside any job dies; the jobs it held fail with that error, later jobs run', T, async () => {
+test('with two jobs per thread, a thread that exits fails the two it held and nothing else', T, async () => {
+  await withPool({ size: 1, jobsPerWorker: 2 }, async (pool, codec) => {
+    const jobs = await Promise.allSettled([pool.run(codec, 'exit', { ms: 20 }), pool.run(codec, 'echo', { n: 1 }), pool.run(codec, 'echo', { n: 2 }), pool.run(codec, 'echo', { n: 3 })]);
+    assert.deepEqual(jobs.map((job) => job.status), ['rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.match(String((jobs[0] as PromiseRejectedResult).reason), /exited with code 7 while it held 2 job\(s\)/);
+    assert.equal((jobs[1] as PromiseRejectedResult).reason, (jobs[0] as PromiseRejectedResult).reason, 'one error for the one crash');
+  });
+});
+
+test('a thread that throws outside any job dies: the jobs it held fail with that error; one that dies idle is replaced at the next job', T, async () => {
   await withPool({ size: 1 }, async (pool, codec) => {
+    await assert.rejects(pool.run(codec, 'throwWhileHeld', null), (error: unknown) =>
+      isCodecWorkerError(error) && error.kind === 'crashed' && /codec worker 1 died: thrown outside any job while it held 1 job\(s\)/.test(error.message));
     assert.equal(await pool.run(codec, 'throwLater', null), 1);
-    // The job sent next may reach the thread before or after the throw: either it ran, or it failed naming the error.
-    const next = await pool.run(codec, 'echo', { n: 1, ms: 50 }).then((r) => r.n, (error: unknown) => error);
-    if (next !== 1) {
-      assert.ok(isCodecWorkerError(next) && next.kind === 'crashed', String(next));
-      assert.match(next.message, /died: thrown outside any job/);
-    }
+    // The throw ends the second thread once the job has answered; give it the time to.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(pool.liveThreads, 0);
     assert.equal((await pool.run(codec, 'echo', { n: 2 })).n, 2);
+    assert.equal(pool.threadsStarted, 3);
   });
 });
 
@@ -160,10 +172,12 @@ test('init data that cannot cross threads is refused at load()', T, async () => 
   }
 });
 
-test('a module without createWorkerCodec fails its jobs with that reason', T, async () => {
-  await withPool({ size: 1 }, async (pool) => {
+test('a module that cannot load in the threads fails its jobs as "unavailable", with the reason', T, async () => {
+  await withPool({ size: 1 }, async (pool, codec) => {
     const broken = pool.load<null, TestOps>('data:text/javascript,export const x = 1;', null);
-    await assert.rejects(pool.run(broken, 'echo', { n: 1 }), /loading the codec module failed: .*has no createWorkerCodec export/);
+    await assert.rejects(pool.run(broken, 'echo', { n: 1 }), (error: unknown) =>
+      isCodecWorkerError(error) && error.kind === 'unavailable' && /cannot run in codec worker 1: .*has no createWorkerCodec export/.test(error.message));
+    assert.equal((await pool.run(codec, 'echo', { n: 2 })).n, 2, 'other codecs in the same thread are unaffected');
   });
 });
 
