@@ -4,6 +4,8 @@ import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
 import { loadZstdLibrary, type ZstdLibrary, type ZstdLoader } from './zstd-library.js';
+import { pooledZstd, ZSTD_WORKER_MIN_BYTES } from './pooled-zstd.js';
+import { acquireSharedCodecWorkerPool, type CodecWorkerPoolLease } from '../codec-workers/shared-codec-worker-pool.js';
 
 export const ZSTD_PLUGIN_NAME = 'zstd';
 /** The Content-Encoding token, the C tool's (compress.c `comp_algs[].name`). */
@@ -37,18 +39,54 @@ export function zstdPlugin(options: ZstdPluginOptions = {}): S3BackerPlugin {
   return createZstdPlugin(options, loadZstdLibrary);
 }
 
-/** `zstdPlugin` with the library loader given: tests pass one that finds no library. */
-export function createZstdPlugin(options: ZstdPluginOptions, load: ZstdLoader): S3BackerPlugin {
+/** How the plugin spreads its work; for tests and measurements, not a user setting. */
+export interface ZstdPluginTuning {
+  /**
+   * With a synchronous library (zstd-napi), blocks of at least this many bytes are compressed and
+   * decompressed in the codec worker threads (default ZSTD_WORKER_MIN_BYTES, per direction,
+   * chosen by measurement). Infinity: never; 0: always.
+   */
+  workerMinBytes?: number;
+}
+
+/** `zstdPlugin` with the library loader given (tests pass one that finds no library), and its work split as `tuning` says. */
+export function createZstdPlugin(options: ZstdPluginOptions, load: ZstdLoader, tuning: ZstdPluginTuning = {}): S3BackerPlugin {
   const { encode, level } = checkOptions(options);
+  const workerMinBytes = tuning.workerMinBytes ?? ZSTD_WORKER_MIN_BYTES;
+  const smallest = typeof workerMinBytes === 'number' ? workerMinBytes : Math.min(workerMinBytes.compress, workerMinBytes.decompress);
   return {
     name: ZSTD_PLUGIN_NAME,
     apply(engine) {
+      const log = engine.logger(ZSTD_PLUGIN_NAME);
       let library: Promise<ZstdLibrary | string> | undefined;
       /** The library, or the reason there is none (loaded once per plugin instance). */
       const get = () => (library ??= load().then((result) => ('library' in result ? result.library : result.unavailable)));
+      let lease: CodecWorkerPoolLease | undefined;
+      let offloaded: ReturnType<typeof pooledZstd> | undefined;
+      /**
+       * What compresses and decompresses this mount's blocks: a synchronous library moves blocks
+       * of the size that pays for it to the codec worker threads (the pool taken at the first
+       * such block, given back at shutdown).
+       */
+      const codec = async ({ blockSize }: BlockContext): Promise<ZstdLibrary | string> => {
+        const zstd = await get();
+        if (typeof zstd === 'string' || !zstd.synchronous || blockSize < smallest) return zstd;
+        if (!offloaded) {
+          lease ??= acquireSharedCodecWorkerPool();
+          offloaded = pooledZstd(zstd, lease.pool, { minBytes: workerMinBytes, warn: (message) => log.warn(message) });
+        }
+        return offloaded.library;
+      };
+      engine.hooks.shutdown.tapPromise(ZSTD_PLUGIN_NAME, async () => {
+        offloaded?.close();
+        offloaded = undefined;
+        const held = lease;
+        lease = undefined;
+        await held?.release();
+      });
 
       engine.hooks.decode.for(TOKEN).tapPromise({ name: ZSTD_PLUGIN_NAME }, async (object, block) => {
-        const zstd = await get();
+        const zstd = await codec(block);
         if (typeof zstd === 'string') throw unavailable(zstd, block);
         // zstd reads an empty input as zero frames, zero bytes: say what it is instead.
         if (object.body.length === 0) throw new Error('the body is empty, not a zstd frame');
@@ -76,7 +114,7 @@ export function createZstdPlugin(options: ZstdPluginOptions, load: ZstdLoader): 
       // Every non-zero block is compressed, even when that makes it bigger, as the C tool does
       // (http_io.c, http_io_write_block).
       engine.hooks.encode.tapPromise({ name: ZSTD_PLUGIN_NAME, stage: Stage.COMPRESS }, async (object, block) => {
-        const zstd = await get();
+        const zstd = await codec(block);
         if (typeof zstd === 'string') throw unavailable(zstd, block, true);
         return { body: await zstd.compress(object.body, level), encodings: [...object.encodings, TOKEN], metadata: object.metadata };
       });

@@ -6,6 +6,12 @@
 export interface ZstdLibrary {
   /** Where it comes from and its zstd version, for messages and the test report, e.g. "zstd-napi (zstd 1.5.7)". */
   readonly description: string;
+  /**
+   * Its calls do their work on the calling thread before they return (zstd-napi): the plugin
+   * then moves big blocks to the codec worker threads (pooled-zstd.ts). node:zlib's runs on
+   * libuv's pool already.
+   */
+  readonly synchronous?: boolean;
   /** The zstd levels this build accepts (ZSTD_minCLevel() .. ZSTD_maxCLevel()), when it says. */
   readonly levels: { readonly min: number; readonly max: number } | undefined;
   /** One frame with the content size, no checksum; level 0 means zstd's default (3). */

@@ -1,7 +1,7 @@
 import type { ZstdLibrary } from './zstd-library.js';
 
 /** The part of zstd-napi's low-level binding used here (declared here: the package is optional, so its types may be absent). */
-interface ZstdNapiBinding {
+export interface ZstdNapiBinding {
   CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
   DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
   compressBound(size: number): number;
@@ -23,24 +23,20 @@ interface ZstdNapiBinding {
  * it allocates whatever size the frame header claims.
  *
  * zstd-napi has no async calls (only sync ones and a stream that also runs on the main thread),
- * so these run on the main thread. That is acceptable because they are fast: measured on this
- * project's 2-core machine, level 3, the fixtures' pattern and text data, per block: 4 KiB 6 µs
- * to compress / 3 µs to decompress; 64 KiB 40 µs / 23 µs (1.6 / 2.9 GB/s; text alone about
- * 80 µs / 40 µs, 0.8 / 1.6 GB/s); 1 MiB 0.7 ms / 0.3 ms. At 4 KiB that is less than the
- * thread-pool hop of an async call costs (deflate: 50 µs async vs 30 µs sync), and at any size
- * far less than the S3 request the block travels in.
+ * so these run on the calling thread (`synchronous`). Small blocks stay on the main thread: per
+ * block, level 3, the fixtures' pattern and text data, 4 KiB takes 6 µs to compress / 3 µs to
+ * decompress, less than a hop to another thread costs. Big blocks go to the codec worker
+ * threads, which load this same binding (pooled-zstd.ts has the sizes and the figures).
  */
 export async function zstdNapi(): Promise<ZstdLibrary> {
-  // A variable specifier: the package is optional, so TypeScript must not require it to build.
-  const specifier = 'zstd-napi/binding.js';
-  const loaded = (await import(specifier)) as { default?: ZstdNapiBinding } & Partial<ZstdNapiBinding>;
-  const binding = (loaded.default ?? loaded) as ZstdNapiBinding;
+  const binding = await zstdNapiBinding();
   // One context each, reused: the calls are synchronous, so no two blocks share one at a time.
   const cctx = new binding.CCtx();
   const dctx = new binding.DCtx();
   let scratch = Buffer.alloc(0);
   return {
     description: `zstd-napi (zstd ${binding.versionString()})`,
+    synchronous: true,
     levels: { min: binding.minCLevel(), max: binding.maxCLevel() },
     async compress(data, level) {
       const bound = binding.compressBound(data.length);
@@ -55,4 +51,12 @@ export async function zstdNapi(): Promise<ZstdLibrary> {
       return length === limit ? out : out.subarray(0, length);
     },
   };
+}
+
+/** zstd-napi's low-level binding (the main thread's and each codec worker thread's own). */
+export async function zstdNapiBinding(): Promise<ZstdNapiBinding> {
+  // A variable specifier: the package is optional, so TypeScript must not require it to build.
+  const specifier = 'zstd-napi/binding.js';
+  const loaded = (await import(specifier)) as { default?: ZstdNapiBinding } & Partial<ZstdNapiBinding>;
+  return (loaded.default ?? loaded) as ZstdNapiBinding;
 }
