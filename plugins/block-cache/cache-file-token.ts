@@ -1,10 +1,9 @@
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import { nodeCacheFileIo, type CacheFileHandle, type CacheFileIo } from './cache-file.js';
-import { CacheFileLock } from './cache-file-lock.js';
 import {
-  ENTRY_SIZE, HEADER_COPY_OFFSETS, HEADER_REGION_SIZE, currentHeader, decodeEntry, encodeHeader, entryOffset, volumeIdHash,
-  type CacheFileHeader,
-} from './cache-file-format.js';
+  nodeCacheFileIo, readCurrentHeader, readDirectory, writeHeaderUpdate, type CacheFileHandle, type CacheFileIo,
+} from './cache-file.js';
+import { CacheFileLock } from './cache-file-lock.js';
+import { volumeIdHash, type CacheFileHeader } from './cache-file-format.js';
 
 /**
  * The volume id a cache file is made for (the header compares its SHA-256): where the store is
@@ -13,9 +12,6 @@ import {
 export function cacheFileVolumeId(storeDescription: string, prefix: string): string {
   return `${storeDescription} ${prefix}`;
 }
-
-/** Directory entries are read in chunks of this many bytes (16384 entries). */
-const DIRECTORY_CHUNK = 1 << 20;
 
 /**
  * The mount token recorded in a cache file's header, held open (with the file's lock) so that
@@ -63,8 +59,7 @@ export class CacheFileToken {
           `cache file ${path} is in use by s3backer process ${holder}, so the volume is mounted; unmount it first (its flag is cleared at a clean unmount)`);
       }
       lock = await CacheFileLock.acquire(path);
-      const region = Buffer.alloc(HEADER_REGION_SIZE);
-      const current = currentHeader(region.subarray(0, await readFully(handle, region, 0)));
+      const current = await readCurrentHeader(handle);
       if (!current.ok) {
         throw new S3BackerError('S3B_CACHE_FILE',
           `cache file ${path} is not a valid s3backer cache file (${current.problem.kind === 'version' ? `format version ${current.problem.version}` : current.problem.kind === 'corrupt' ? current.problem.detail : `no header: ${current.problem.kind}`}), so it records no mount token to clear; leave out --blockCacheFile, and delete the file`);
@@ -85,13 +80,7 @@ export class CacheFileToken {
   /** Record "no mount" (token 0) as a clean unmount does; nothing is written when none is recorded. */
   async clear(): Promise<void> {
     if (this.header.mountToken === 0) return;
-    const sequence = this.header.sequence + 1;
-    const copy = 1 - this.copy;
-    const bytes = encodeHeader({ sequence, blockSize: this.header.blockSize, slotCount: this.header.slotCount, mountToken: 0, volumeId: this.volumeId });
-    await writeFully(this.handle, bytes, HEADER_COPY_OFFSETS[copy]!);
-    await this.handle.sync();
-    this.header = { ...this.header, sequence, mountToken: 0 };
-    this.copy = copy;
+    ({ header: this.header, headerCopy: this.copy } = await writeHeaderUpdate(this.handle, this.header, this.copy, 0, this.volumeId));
   }
 
   async close(): Promise<void> {
@@ -106,33 +95,12 @@ export class CacheFileToken {
 /** Blocks whose newest entry is dirty (of two entries for one block, the higher generation counts, as at mount). */
 async function countDirtyBlocks(handle: CacheFileHandle, slotCount: number): Promise<number> {
   const newest = new Map<number, { generation: number; dirty: boolean }>();
-  const chunk = Buffer.alloc(DIRECTORY_CHUNK);
-  for (let slot = 0; slot < slotCount; slot += DIRECTORY_CHUNK / ENTRY_SIZE) {
-    const length = Math.min(DIRECTORY_CHUNK, (slotCount - slot) * ENTRY_SIZE);
-    const read = await readFully(handle, chunk.subarray(0, length), entryOffset(slot));
-    for (let at = 0; at + ENTRY_SIZE <= read; at += ENTRY_SIZE) {
-      const decoded = decodeEntry(chunk.subarray(at, at + ENTRY_SIZE));
-      if (decoded.kind !== 'entry') continue;
-      const { block, generation, dirty } = decoded.entry;
-      if ((newest.get(block)?.generation ?? 0) < generation) newest.set(block, { generation, dirty });
-    }
-  }
+  await readDirectory(handle, slotCount, (_slot, decoded) => {
+    if (decoded.kind !== 'entry') return;
+    const { block, generation, dirty } = decoded.entry;
+    if ((newest.get(block)?.generation ?? 0) < generation) newest.set(block, { generation, dirty });
+  });
   let dirty = 0;
   for (const entry of newest.values()) if (entry.dirty) dirty++;
   return dirty;
-}
-
-async function readFully(handle: CacheFileHandle, buffer: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeFully(handle: CacheFileHandle, buffer: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buffer.length) done += (await handle.write(buffer, done, buffer.length - done, position + done)).bytesWritten;
 }

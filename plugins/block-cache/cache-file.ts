@@ -6,7 +6,7 @@ import type { CacheContents, CacheStorage, CacheVolume, CachedBlock } from './ca
 import {
   ENTRY_SIZE, FREE_ENTRY, HEADER_COPY_OFFSETS, HEADER_REGION_SIZE, currentHeader, decodeEntry, encodeEntry,
   encodeHeader, entryOffset, etagFits, fileSize, slotOffset, volumeIdHash,
-  type CacheFileEntry, type CacheFileHeader, type HeaderProblem,
+  type CacheFileEntry, type CacheFileHeader, type DecodedEntry, type HeaderProblem,
 } from './cache-file-format.js';
 
 /**
@@ -17,7 +17,7 @@ import {
  */
 export const SPARE_SLOTS = 64;
 
-/** Directory entries are read at open in chunks of this many bytes (16384 entries). */
+/** Directory entries are read in chunks of this many bytes (16384 entries). */
 const DIRECTORY_CHUNK = 1 << 20;
 
 /** The calls made on the open cache file: node's FileHandle fits it; a test wraps it to record the order. */
@@ -182,6 +182,45 @@ async function readFully(handle: CacheFileHandle, buffer: Buffer, position: numb
   return done;
 }
 
+/** Reads the header region and decodes its current copy (of the two valid ones, the higher sequence). */
+export async function readCurrentHeader(handle: CacheFileHandle): Promise<ReturnType<typeof currentHeader>> {
+  const region = Buffer.alloc(HEADER_REGION_SIZE);
+  const length = await readFully(handle, region, 0);
+  return currentHeader(region.subarray(0, length));
+}
+
+/**
+ * A header update (docs/format.md, "Block cache file"): the copy other than the current one
+ * `headerCopy` gets `header` with the next sequence and `mountToken`, then fsync, so a torn write
+ * leaves the current copy in charge. `volumeId` is the volume's whole id (the header keeps only its
+ * hash and a cut text). Returns the header and copy that are current now.
+ */
+export async function writeHeaderUpdate(handle: CacheFileHandle, header: CacheFileHeader, headerCopy: number, mountToken: number, volumeId: string): Promise<{
+  header: CacheFileHeader; headerCopy: number;
+}> {
+  const sequence = header.sequence + 1;
+  const copy = 1 - headerCopy;
+  await writeFully(handle, encodeHeader({ sequence, blockSize: header.blockSize, slotCount: header.slotCount, mountToken, volumeId }), HEADER_COPY_OFFSETS[copy]!);
+  await handle.sync();
+  return { header: { ...header, sequence, mountToken }, headerCopy: copy };
+}
+
+/**
+ * Decodes the directory's `slotCount` entries in slot order, read in chunks of DIRECTORY_CHUNK
+ * bytes; entries beyond the file's end (a directory cut short) read as zeros, that is free.
+ */
+export async function readDirectory(handle: CacheFileHandle, slotCount: number, visit: (slot: number, decoded: DecodedEntry) => void): Promise<void> {
+  const perChunk = DIRECTORY_CHUNK / ENTRY_SIZE;
+  const chunk = Buffer.alloc(Math.min(slotCount, perChunk) * ENTRY_SIZE);
+  for (let first = 0; first < slotCount; first += perChunk) {
+    const count = Math.min(perChunk, slotCount - first);
+    const bytes = chunk.subarray(0, count * ENTRY_SIZE);
+    const length = await readFully(handle, bytes, entryOffset(first));
+    bytes.fill(0, length);
+    for (let i = 0; i < count; i++) visit(first + i, decodeEntry(bytes.subarray(i * ENTRY_SIZE, (i + 1) * ENTRY_SIZE)));
+  }
+}
+
 async function syncDirectory(io: CacheFileIo, path: string): Promise<void> {
   // The new name must survive a power cut too, not just the file's bytes.
   const directory = await io.open(dirname(path), 'r');
@@ -207,9 +246,7 @@ export async function readCacheFileToken(path: string, io: CacheFileIo = nodeCac
     throw new S3BackerError('S3B_CACHE_FILE', `cache file ${path} cannot be read (${reason(error)}); check its permissions or use another --blockCacheFile`, { cause: error });
   }
   try {
-    const region = Buffer.alloc(HEADER_REGION_SIZE);
-    const length = await readFully(handle, region, 0);
-    const current = currentHeader(region.subarray(0, length));
+    const current = await readCurrentHeader(handle);
     return current.ok && current.header.mountToken !== 0 ? current.header.mountToken : undefined;
   } finally {
     await handle.close();
@@ -567,9 +604,7 @@ export class FileCacheStorage implements CacheStorage {
   }
 
   private async readHeader(handle: CacheFileHandle, volume: CacheVolume): Promise<{ header: CacheFileHeader; headerCopy: number }> {
-    const region = Buffer.alloc(HEADER_REGION_SIZE);
-    const length = await readFully(handle, region, 0);
-    const current = currentHeader(region.subarray(0, length));
+    const current = await readCurrentHeader(handle);
     if (!current.ok) throw this.headerRefusal(current.problem);
     const { header } = current;
     if (header.blockSize !== volume.blockSize) {
@@ -608,46 +643,36 @@ export class FileCacheStorage implements CacheStorage {
     let torn = 0;
     let duplicates = 0;
     let outOfRange = 0;
-    const perChunk = DIRECTORY_CHUNK / ENTRY_SIZE;
-    const chunk = Buffer.alloc(Math.min(header.slotCount, perChunk) * ENTRY_SIZE);
-    for (let first = 0; first < header.slotCount; first += perChunk) {
-      const count = Math.min(perChunk, header.slotCount - first);
-      const bytes = chunk.subarray(0, count * ENTRY_SIZE);
-      const length = await readFully(handle, bytes, entryOffset(first));
-      bytes.fill(0, length); // a directory cut short by truncation reads as free
-      for (let i = 0; i < count; i++) {
-        const slot = first + i;
-        const decoded = decodeEntry(bytes.subarray(i * ENTRY_SIZE, (i + 1) * ENTRY_SIZE));
-        if (decoded.kind === 'free') continue;
-        if (decoded.kind === 'torn' || slotOffset(header.slotCount, header.blockSize, slot + 1) > size) {
-          // A crash interrupted this entry's write (or the file was cut short): the write it
-          // belonged to never returned, so ignoring it loses nothing acknowledged.
-          torn++;
-          clear.push(slot);
-          continue;
-        }
-        const { entry } = decoded;
-        if (entry.block >= volume.numBlocks) {
-          if (entry.dirty) {
-            throw new S3BackerError('S3B_CACHE_FILE', `cache file ${this.path} holds an unsaved block beyond the volume's ${volume.numBlocks} blocks; mount with the size it was written with to store it, or delete the file to discard it`, { block: entry.block });
-          }
-          outOfRange++;
-          clear.push(slot);
-          continue;
-        }
-        const other = newest.get(entry.block);
-        if (other !== undefined) {
-          duplicates++;
-          // Two entries for one block: a crash came between writing the new one and clearing the old.
-          if (other.entry.generation >= entry.generation) {
-            clear.push(slot);
-            continue;
-          }
-          clear.push(other.slot);
-        }
-        newest.set(entry.block, { slot, entry });
+    await readDirectory(handle, header.slotCount, (slot, decoded) => {
+      if (decoded.kind === 'free') return;
+      if (decoded.kind === 'torn' || slotOffset(header.slotCount, header.blockSize, slot + 1) > size) {
+        // A crash interrupted this entry's write (or the file was cut short): the write it
+        // belonged to never returned, so ignoring it loses nothing acknowledged.
+        torn++;
+        clear.push(slot);
+        return;
       }
-    }
+      const { entry } = decoded;
+      if (entry.block >= volume.numBlocks) {
+        if (entry.dirty) {
+          throw new S3BackerError('S3B_CACHE_FILE', `cache file ${this.path} holds an unsaved block beyond the volume's ${volume.numBlocks} blocks; mount with the size it was written with to store it, or delete the file to discard it`, { block: entry.block });
+        }
+        outOfRange++;
+        clear.push(slot);
+        return;
+      }
+      const other = newest.get(entry.block);
+      if (other !== undefined) {
+        duplicates++;
+        // Two entries for one block: a crash came between writing the new one and clearing the old.
+        if (other.entry.generation >= entry.generation) {
+          clear.push(slot);
+          return;
+        }
+        clear.push(other.slot);
+      }
+      newest.set(entry.block, { slot, entry });
+    });
     this.counters.tornEntries = torn;
     this.counters.duplicateEntries = duplicates;
     if (torn > 0) this.log.warn(`cache file ${this.path}: ignored ${torn} torn or unreadable directory entries (writes a crash interrupted; no acknowledged write is lost by this)`);
@@ -722,12 +747,7 @@ export class FileCacheStorage implements CacheStorage {
 
   /** Writes the other header copy with a higher sequence and fsyncs: a torn write leaves the current one. */
   private async writeHeader(file: OpenFile, mountToken: number): Promise<void> {
-    const sequence = file.header.sequence + 1;
-    const copy = 1 - file.headerCopy;
-    await writeFully(file.handle, encodeHeader({ sequence, blockSize: file.volume.blockSize, slotCount: file.slotCount, mountToken, volumeId: file.volume.id }), HEADER_COPY_OFFSETS[copy]!);
-    await file.handle.sync();
-    file.header = { ...file.header, sequence, mountToken };
-    file.headerCopy = copy;
+    ({ header: file.header, headerCopy: file.headerCopy } = await writeHeaderUpdate(file.handle, file.header, file.headerCopy, mountToken, file.volume.id));
   }
 
   private asCacheFileError(error: unknown, doing: string): S3BackerError {
