@@ -12,6 +12,7 @@ export type {
 } from './engine/hooks.js';
 export { PreconditionFailedError } from './engine/object-store.js';
 export type { ObjectStore, StoreSupports, ObjectInfo, StoredObject, PutOptions, ListOptions } from './engine/object-store.js';
+export { ForwardingStore } from './engine/forwarding-store.js';
 export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME } from './engine/block-geometry.js';
 export { BlockDevice } from './engine/block-device.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, StoreSupports } from '../../src/engine/object-store.js';
+import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, StoreSupports, GetOptions } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
+import { ForwardingStore } from '../../src/engine/forwarding-store.js';
 import type { ChaosOperation, ChaosSettings, InjectedStatus } from './chaos-options.js';
 import { sampleLatency } from './latency-distribution.js';
 import { seededRandom } from './seeded-random.js';
@@ -29,8 +30,6 @@ interface Waiter {
   wake(): void;
 }
 
-type GetOptions = Parameters<ObjectStore['get']>[1];
-
 const now = () => performance.now();
 
 /**
@@ -44,10 +43,8 @@ const now = () => performance.now();
  * the same seed and the same order of requests give the same faults; only outages follow the
  * clock.
  */
-export class ChaosStore implements ObjectStore {
-  readonly kind: string;
-  readonly description: string;
-  readonly supports: StoreSupports;
+export class ChaosStore extends ForwardingStore {
+  declare readonly supports: StoreSupports;
   private readonly random: () => number;
   private openedAt: number | undefined;
   private closed = false;
@@ -56,11 +53,10 @@ export class ChaosStore implements ObjectStore {
   private readonly waiters = new Set<Waiter>();
   private discardedPuts = 0;
 
-  constructor(private readonly inner: ObjectStore, private readonly settings: ChaosSettings, private readonly shared: ChaosShared = { counters: newChaosCounters(), outageUntil: 0 }) {
-    // The inner store's name and place: messages name the real store, and a cache file keyed by
-    // the description still matches its volume.
-    this.kind = inner.kind;
-    this.description = inner.description;
+  constructor(inner: ObjectStore, private readonly settings: ChaosSettings, private readonly shared: ChaosShared = { counters: newChaosCounters(), outageUntil: 0 }) {
+    // The inner store's name and place (ForwardingStore): messages name the real store, and a
+    // cache file keyed by the description still matches its volume.
+    super(inner);
     // Discarding, the store is one that is always empty: a create-only PUT always succeeds.
     this.supports = settings.discard ? { ...inner.supports, conditionalPut: true } : inner.supports;
     this.random = seededRandom(settings.seed);
@@ -75,7 +71,7 @@ export class ChaosStore implements ObjectStore {
     }
   }
 
-  readonly deleteMany: ObjectStore['deleteMany'];
+  declare readonly deleteMany: ObjectStore['deleteMany'];
 
   get counters(): Readonly<ChaosCounters> {
     return this.shared.counters;
@@ -86,7 +82,7 @@ export class ChaosStore implements ObjectStore {
     this.shared.outageUntil = now() + ms;
   }
 
-  async open(): Promise<void> {
+  override async open(): Promise<void> {
     this.checkUsable();
     // Configured outages count from the first open: the mount's first I/O.
     this.openedAt ??= now();
@@ -94,7 +90,7 @@ export class ChaosStore implements ObjectStore {
     if (!this.settings.discard) await this.inner.open();
   }
 
-  async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
+  override async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
     const plan = this.plan('get');
     await this.disturb(plan);
     if (this.settings.discard) return this.discarded(null);
@@ -109,7 +105,7 @@ export class ChaosStore implements ObjectStore {
     return plan.missingEtag ? this.withoutEtag(result) : result;
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  override async head(key: string): Promise<ObjectInfo | null> {
     const plan = this.plan('head');
     await this.disturb(plan);
     if (this.settings.discard) return this.discarded(null);
@@ -117,21 +113,21 @@ export class ChaosStore implements ObjectStore {
     return info && plan.missingEtag ? this.withoutEtag(info) : info;
   }
 
-  async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
+  override async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
     const plan = this.plan('put');
     await this.disturb(plan);
     const answer = this.settings.discard ? this.discarded({ etag: `"chaos-discarded-${(++this.discardedPuts).toString(16)}"` }) : await this.inner.put(key, body, options);
     return plan.missingEtag ? this.withoutEtag(answer) : answer;
   }
 
-  async delete(key: string): Promise<void> {
+  override async delete(key: string): Promise<void> {
     const plan = this.plan('delete');
     await this.disturb(plan);
     if (this.settings.discard) return this.discarded(undefined);
     await this.inner.delete(key);
   }
 
-  async *list(options?: ListOptions): AsyncIterable<string> {
+  override async *list(options?: ListOptions): AsyncIterable<string> {
     const plan = this.plan('list');
     await this.disturb(plan);
     if (this.settings.discard) return this.discarded(undefined);
@@ -139,17 +135,17 @@ export class ChaosStore implements ObjectStore {
   }
 
   /** Ends held and delayed requests at once (held ones fail as timeouts), then closes the inner store. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.closed = true;
     this.wakeAll();
-    await this.inner.close();
+    await super.close();
   }
 
   /** Held and delayed requests, and every later one, fail at once with `reason`; then the inner store is told. */
-  abort(reason: Error): void {
+  override abort(reason: Error): void {
     this.abortReason ??= reason;
     this.wakeAll();
-    this.inner.abort?.(reason);
+    super.abort(reason);
   }
 
   /** Draw every value this request may need, always the same number, before anything can interleave. */

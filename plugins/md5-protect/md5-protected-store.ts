@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setMaxListeners } from 'node:events';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type GetOptions, type ListOptions } from '../../src/engine/object-store.js';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type GetOptions } from '../../src/engine/object-store.js';
+import { ForwardingStore } from '../../src/engine/forwarding-store.js';
 import type { BlockGeometry } from '../../src/engine/block-geometry.js';
 import type { Logger } from '../../src/engine/logger.js';
 import { copyBuffer } from '../../src/engine/copy-buffer.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { Md5Cache, WrittenEntry } from './md5-cache.js';
 import { formatBlockNumber } from '../../src/engine/block-number.js';
@@ -39,9 +38,6 @@ export interface Md5ProtectCounters {
 /** A tracked read found that a write of the block began or ended meanwhile: look at its entry again. */
 const CHANGED = Symbol('changed');
 
-/** A store that can end its requests in flight (the engine's, at the end of --shutdownTimeout). */
-type Abortable = { abort?(reason: Error): void };
-
 /**
  * The C tool's eventual-consistency protection (ec_protect.c) as a store around the chosen one, so
  * it guards every block request: the engine's, and a write-back cache's uploads and misses (the
@@ -58,33 +54,17 @@ type Abortable = { abort?(reason: Error): void };
  * It offers no `deleteMany`, so bulk deletes reach it one `delete` per block and each is
  * remembered: ec_protect.c too zeroes block by block (its bulk_zero is generic_bulk_zero).
  */
-export class Md5ProtectedStore implements ObjectStore {
+export class Md5ProtectedStore extends ForwardingStore {
+  /** None (see above): one `delete` per block, each remembered. */
+  override readonly deleteMany: ObjectStore['deleteMany'] = undefined;
   readonly counters: Md5ProtectCounters = { dataHits: 0, fullDelayMs: 0, writeDelayMs: 0, staleReads: 0 };
   private geometry: BlockGeometry | undefined;
   private cache: Md5Cache | undefined;
   private settings: Md5ProtectSettings = { minWriteDelay: 0, initialRetryPause: 0, maxRetryPause: 0 };
   private deadlockWarned = false;
-  /** Ends every pause (minWriteDelay, a full table, a stale read) at close or abort. */
-  private readonly aborter = new AbortController();
 
-  constructor(
-    private readonly inner: ObjectStore,
-    private readonly log: Logger,
-  ) {
-    // One listener per request pausing at once.
-    setMaxListeners(0, this.aborter.signal);
-  }
-
-  get kind(): string {
-    return this.inner.kind;
-  }
-
-  get description(): string {
-    return this.inner.description;
-  }
-
-  get supports(): ObjectStore['supports'] {
-    return this.inner.supports;
+  constructor(inner: ObjectStore, private readonly log: Logger) {
+    super(inner);
   }
 
   /** The table in use, once mounted. */
@@ -106,35 +86,12 @@ export class Md5ProtectedStore implements ObjectStore {
     this.geometry = undefined;
   }
 
-  open(): Promise<void> {
-    return this.inner.open();
-  }
-
-  /** Ends pauses in flight (S3B_STORE_CLOSED), then closes the store. */
-  async close(): Promise<void> {
-    if (!this.aborter.signal.aborted) this.aborter.abort(closedStoreError(this.kind));
-    await this.inner.close();
-  }
-
-  /**
-   * Ends every pause at once with `reason`, and passes the abort on, which ends the writes and
-   * reads in flight below (the engine calls it when an unmount's --shutdownTimeout expires).
-   */
-  abort(reason: Error): void {
-    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
-    (this.inner as ObjectStore & Abortable).abort?.(reason);
-  }
-
-  list(options?: ListOptions): AsyncIterable<string> {
-    return this.inner.list(options);
-  }
-
-  async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
+  override async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
     const cache = this.cache;
     const block = this.geometry?.parseKey(key);
     if (!cache || block === undefined) return this.inner.get(key, options);
     for (;;) {
-      this.aborter.signal.throwIfAborted();
+      this.stopSignal.throwIfAborted();
       const entry = cache.get(key);
       if (!entry) return this.inner.get(key, options);
       if (entry.state === 'writing') {
@@ -156,12 +113,12 @@ export class Md5ProtectedStore implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  override async head(key: string): Promise<ObjectInfo | null> {
     const cache = this.cache;
     const block = this.geometry?.parseKey(key);
     if (!cache || block === undefined) return this.inner.head(key);
     for (;;) {
-      this.aborter.signal.throwIfAborted();
+      this.stopSignal.throwIfAborted();
       const entry = cache.get(key);
       if (!entry) return this.inner.head(key);
       // A HEAD asks for the ETag, which a write in flight does not know yet: wait for it.
@@ -179,7 +136,7 @@ export class Md5ProtectedStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
+  override async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
     const block = this.geometry?.parseKey(key);
     if (!this.cache || block === undefined) return this.inner.put(key, body, options);
     // The store contract lets the caller reuse `body` only once put settles: until then the entry may point at it.
@@ -194,7 +151,7 @@ export class Md5ProtectedStore implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  override async delete(key: string): Promise<void> {
     const block = this.geometry?.parseKey(key);
     if (!this.cache || block === undefined) return this.inner.delete(key);
     const ticket = await this.claim(this.cache, key, block, null, {});
@@ -221,7 +178,7 @@ export class Md5ProtectedStore implements ObjectStore {
    */
   private async claim(cache: Md5Cache, key: string, block: number, body: Buffer | null, options: PutOptions) {
     for (;;) {
-      this.aborter.signal.throwIfAborted();
+      this.stopSignal.throwIfAborted();
       const entry = cache.get(key);
       if (entry?.state === 'writing') {
         // The C tool sleeps minWriteDelay and looks again; waiting for the write to end, then
@@ -246,7 +203,7 @@ export class Md5ProtectedStore implements ObjectStore {
           this.log.warn(`all ${cache.capacity} MD5 cache entries are in use and --md5CacheTime=0 keeps them forever: writes of further blocks wait (the C tool's "write deadlock"); give --md5CacheTime`);
         }
         const start = cache.now();
-        await cache.room(this.aborter.signal);
+        await cache.room(this.stopSignal);
         this.counters.fullDelayMs += cache.now() - start;
         continue;
       }
@@ -304,7 +261,7 @@ export class Md5ProtectedStore implements ObjectStore {
 
   /** Wait `ms`, or fail with the abort's reason as soon as the store is closed or aborted. */
   private async pause(ms: number): Promise<void> {
-    const { signal } = this.aborter;
+    const signal = this.stopSignal;
     signal.throwIfAborted();
     await sleep(ms, undefined, { signal }).catch(() => { throw signal.reason; });
   }

@@ -1,8 +1,7 @@
-import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, StoreSupports } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
+import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, GetOptions } from '../../src/engine/object-store.js';
+import { ForwardingStore } from '../../src/engine/forwarding-store.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { ErrorCode } from '../../src/errors/codes.js';
 import type { Logger } from '../../src/engine/logger.js';
@@ -24,8 +23,6 @@ export interface RetryStoreOptions {
   /** Jitter source in [0, 1] (1 gives the C tool's pauses). */
   random?: () => number;
 }
-
-type GetOptions = Parameters<ObjectStore['get']>[1];
 
 /** Where one request stands: attempts made, pauses taken, and its own time (attempts + pauses). */
 interface Progress {
@@ -68,10 +65,7 @@ function isRetryable(error: unknown): boolean {
  * pause in flight at once. An abandoned attempt goes on inside the store until the store's own
  * limit (the s3 store's --timeout) or its abort; its outcome is ignored.
  */
-export class RetryStore implements ObjectStore {
-  readonly kind: string;
-  readonly description: string;
-  readonly supports: StoreSupports;
+export class RetryStore extends ForwardingStore {
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly budgetMs: number;
@@ -80,12 +74,9 @@ export class RetryStore implements ObjectStore {
   private readonly logger: Logger | undefined;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly random: () => number;
-  private readonly aborter = new AbortController();
 
-  constructor(private readonly inner: ObjectStore, options: RetryStoreOptions) {
-    this.kind = inner.kind;
-    this.description = inner.description;
-    this.supports = inner.supports;
+  constructor(inner: ObjectStore, options: RetryStoreOptions) {
+    super(inner);
     this.policy = options.policy;
     this.timeoutMs = options.attemptTimeoutMs;
     this.budgetMs = options.attemptTimeoutMs + options.policy.maxTotalPauseMs;
@@ -98,27 +89,25 @@ export class RetryStore implements ObjectStore {
       const deleteMany = inner.deleteMany.bind(inner);
       this.deleteMany = (keys) => this.request(`DELETE of ${keys.length} keys`, undefined, () => deleteMany(keys));
     }
-    // Every request in flight listens to it.
-    setMaxListeners(0, this.aborter.signal);
   }
 
-  open(): Promise<void> {
+  override open(): Promise<void> {
     return this.request('OPEN', undefined, () => this.inner.open());
   }
 
-  get(key: string, options?: GetOptions): Promise<StoredObject | null> {
+  override get(key: string, options?: GetOptions): Promise<StoredObject | null> {
     return this.request('GET', key, () => this.inner.get(key, options));
   }
 
-  head(key: string): Promise<ObjectInfo | null> {
+  override head(key: string): Promise<ObjectInfo | null> {
     return this.request('HEAD', key, () => this.inner.head(key));
   }
 
-  put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
+  override put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
     return this.request('PUT', key, () => this.inner.put(key, body, options));
   }
 
-  delete(key: string): Promise<void> {
+  override delete(key: string): Promise<void> {
     return this.request('DELETE', key, () => this.inner.delete(key));
   }
 
@@ -126,7 +115,7 @@ export class RetryStore implements ObjectStore {
    * Only when the store has it (`deleteMany` is optional). Retried as a whole: deleting is
    * idempotent, and a store reports keys it could not delete in its answer, not by failing.
    */
-  readonly deleteMany: ObjectStore['deleteMany'];
+  declare readonly deleteMany: ObjectStore['deleteMany'];
 
   /**
    * A listing that fails part way resumes after the last key it yielded (keys come in ascending
@@ -134,7 +123,7 @@ export class RetryStore implements ObjectStore {
    * budget starts again from there, so a long listing over a flaky link is not failed for the sum
    * of its hiccups.
    */
-  async *list(options: ListOptions = {}): AsyncIterable<string> {
+  override async *list(options: ListOptions = {}): AsyncIterable<string> {
     let after = options.startAfter;
     let keys: AsyncIterator<string> | undefined;
     // An abandoned attempt must not hand back its iterator after a newer attempt started one.
@@ -159,19 +148,8 @@ export class RetryStore implements ObjectStore {
     }
   }
 
-  /** Ends pauses and attempts in flight (S3B_STORE_CLOSED), then closes the store. */
-  async close(): Promise<void> {
-    if (!this.aborter.signal.aborted) this.aborter.abort(closedStoreError(this.kind));
-    await this.inner.close();
-  }
-
-  abort(reason: Error): void {
-    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
-    this.inner.abort?.(reason);
-  }
-
   private async request<T>(op: string, key: string | undefined, call: () => Promise<T>, progress: Progress = fresh()): Promise<T> {
-    const { signal } = this.aborter;
+    const signal = this.stopSignal;
     for (;;) {
       signal.throwIfAborted();
       const slot = this.concurrency ? await this.concurrency.acquire(signal) : undefined;

@@ -1,9 +1,6 @@
-import { setMaxListeners } from 'node:events';
-import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, StoreSupports } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
+import type { ObjectStore, StoredObject, PutOptions, GetOptions } from '../../src/engine/object-store.js';
+import { ForwardingStore } from '../../src/engine/forwarding-store.js';
 import type { TokenBucket } from './token-bucket.js';
-
-type GetOptions = Parameters<ObjectStore['get']>[1];
 
 export interface BandwidthLimits {
   /** `--maxUploadSpeed`: PUT bodies. */
@@ -23,55 +20,19 @@ export interface BandwidthLimits {
  * It sits above the retry layer (Stage.STORE_LIMITS): a request is charged once however many
  * attempts it takes, and the time it waits here is not taken from its --timeout.
  */
-export class BandwidthLimitedStore implements ObjectStore {
-  readonly kind: string;
-  readonly description: string;
-  readonly supports: StoreSupports;
-  readonly deleteMany: ObjectStore['deleteMany'];
-  private readonly aborter = new AbortController();
-
-  constructor(private readonly inner: ObjectStore, private readonly limits: BandwidthLimits) {
-    this.kind = inner.kind;
-    this.description = inner.description;
-    this.supports = inner.supports;
-    if (inner.deleteMany) this.deleteMany = inner.deleteMany.bind(inner);
-    setMaxListeners(0, this.aborter.signal);
+export class BandwidthLimitedStore extends ForwardingStore {
+  constructor(inner: ObjectStore, private readonly limits: BandwidthLimits) {
+    super(inner);
   }
 
-  open(): Promise<void> {
-    return this.inner.open();
-  }
-
-  async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
+  override async get(key: string, options?: GetOptions): Promise<StoredObject | null> {
     const object = await this.inner.get(key, options);
-    if (object && this.limits.download) await this.limits.download.take(object.body.length, this.aborter.signal);
+    if (object && this.limits.download) await this.limits.download.take(object.body.length, this.stopSignal);
     return object;
   }
 
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-
-  async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
-    if (this.limits.upload) await this.limits.upload.take(body.length, this.aborter.signal);
+  override async put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }> {
+    if (this.limits.upload) await this.limits.upload.take(body.length, this.stopSignal);
     return this.inner.put(key, body, options);
-  }
-
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-
-  list(options?: ListOptions): AsyncIterable<string> {
-    return this.inner.list(options);
-  }
-
-  async close(): Promise<void> {
-    if (!this.aborter.signal.aborted) this.aborter.abort(closedStoreError(this.kind));
-    await this.inner.close();
-  }
-
-  abort(reason: Error): void {
-    if (!this.aborter.signal.aborted) this.aborter.abort(reason);
-    this.inner.abort?.(reason);
   }
 }
