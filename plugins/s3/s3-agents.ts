@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { traceHttp } from './debug-http.js';
@@ -56,46 +56,32 @@ export function createS3Agents(options: S3ConnectionOptions & { maxSockets: numb
   };
   let stopTracing: (() => void) | undefined;
   const onDestroy = (): void => stopTracing?.();
-  const http = new HookedHttpAgent({ keepAlive, maxSockets: options.maxSockets }, onPlainSocket, onDestroy);
-  const https = new HookedHttpsAgent({
+  const http = hooked(new HttpAgent({ keepAlive, maxSockets: options.maxSockets }), onPlainSocket, onDestroy);
+  const https = hooked(new HttpsAgent({
     keepAlive, maxSockets: options.maxSockets,
     ...(trust.ca !== undefined ? { ca: trust.ca } : {}),
     ...(trust.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-  }, onTlsSocket, onDestroy);
+  }), onTlsSocket, onDestroy);
   if (options.traceHttp !== undefined) stopTracing = traceHttp([http, https], options.traceHttp);
   return { http, https };
 }
 
-class HookedHttpAgent extends HttpAgent {
-  constructor(options: ConstructorParameters<typeof HttpAgent>[0], private readonly onSocket: ConnectionHook, private readonly onDestroy: () => void) {
-    super(options);
-  }
-
-  override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
-    const socket = super.createConnection(...args);
-    this.onSocket(socket);
+/**
+ * `agent`, made to show every connection it creates to `onSocket` and to call `onDestroy` after it
+ * is destroyed. One function for both agents (HttpsAgent extends HttpAgent, and both create their
+ * sockets through `this.createConnection`), so the plain and the TLS agent cannot drift apart.
+ */
+function hooked<A extends HttpAgent>(agent: A, onSocket: ConnectionHook, onDestroy: () => void): A {
+  const target: HttpAgent = agent;
+  const { createConnection, destroy } = target;
+  target.createConnection = (...args) => {
+    const socket = createConnection.apply(agent, args);
+    onSocket(socket);
     return socket;
-  }
-
-  override destroy(): void {
-    super.destroy();
-    this.onDestroy();
-  }
-}
-
-class HookedHttpsAgent extends HttpsAgent {
-  constructor(options: ConstructorParameters<typeof HttpsAgent>[0], private readonly onSocket: ConnectionHook, private readonly onDestroy: () => void) {
-    super(options);
-  }
-
-  override createConnection(...args: [options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void]): Duplex | null | undefined {
-    const socket = super.createConnection(...args);
-    this.onSocket(socket);
-    return socket;
-  }
-
-  override destroy(): void {
-    super.destroy();
-    this.onDestroy();
-  }
+  };
+  target.destroy = () => {
+    destroy.call(agent);
+    onDestroy();
+  };
+  return agent;
 }
