@@ -1,60 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { Engine } from '../../src/engine/engine.js';
 import { Stage } from '../../src/engine/stages.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
-import { MemoryStore, memoryPlugin } from '../../plugins/memory/index.js';
-import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
+import { MemoryStore } from '../../plugins/memory/index.js';
 import { deflatePlugin, DEFLATE_PLUGIN_NAME } from '../../plugins/compress-deflate/index.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { testConfig } from '../helpers/test-config.js';
 import { loadFixtureCases, fixturePlaintext, fixtureToStored } from '../helpers/c-fixtures.js';
+import {
+  CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertFixtureReads, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted,
+  codecEngine as engineOver, compressibleSample as sample,
+} from '../helpers/codec-engine.js';
 
 const T = { timeout: 30_000 };
-const BLOCK = 4096;
 const fixtures = loadFixtureCases().filter((c) => c.name === 'deflate' || c.name === 'deflate9');
-
-/** An engine over `volume`: geometry given (size 1 MiB, 4 KiB blocks) or auto-detected from block 0. */
-function engineOver(volume: Map<string, StoredObject>, plugins: S3BackerPlugin[], geometry: 'given' | 'detect' = 'given'): Engine {
-  return Engine.create(testConfig({ store: 'memory', ...(geometry === 'given' ? { size: 1 << 20, blockSize: BLOCK } : {}) }),
-    [memoryPlugin({ volume }), zeroMapPlugin(), ...plugins]);
-}
-
-/** An object as a store holds it, as if written by someone else. */
-function stored(body: Buffer, contentEncoding = 'deflate'): StoredObject {
-  return { body, etag: '"x"', size: body.length, metadata: {}, contentType: 'application/x-s3backer-block', contentEncoding };
-}
-
-/** Mixed data that compresses, but not to nothing: the fixtures' text rule plus a varying tail. */
-function sample(block: number, size = BLOCK): Buffer {
-  const data = fixturePlaintext('text', block, size);
-  for (let i = size >> 1; i < size; i++) data[i] = (i * i * 31 + block) & 0xff;
-  return data;
-}
 
 for (const fixture of fixtures) {
   for (const encode of [false, true]) {
-    test(`C fixture "${fixture.name}" (encode: ${encode}): auto-detected geometry, every block reads as its exact plaintext`, T, async () => {
-      const volume = new Map(fixture.objects.map((o) => [o.key, fixtureToStored(o)]));
-      const engine = engineOver(volume, [deflatePlugin({ encode })], 'detect');
-      const device = await engine.mount();
-      assert.equal(device.geometry.blockSize, fixture.blockSize);
-      assert.equal(device.size, fixture.size);
-      for (const write of fixture.writes) {
-        const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
-        assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
-      }
-      await engine.shutdown();
-    });
+    test(`C fixture "${fixture.name}" (encode: ${encode}): auto-detected geometry, every block reads as its exact plaintext`, T, () =>
+      assertFixtureReads(fixture, deflatePlugin({ encode })));
   }
 
   test(`C fixture "${fixture.name}": writing its plaintext stores byte-identical objects, Content-Encoding and metadata`, T, async () => {
     const level = typeof fixture.compression!.level === 'number' ? fixture.compression!.level : undefined;
     const volume = new Map<string, StoredObject>();
-    const engine = Engine.create(testConfig({ store: 'memory', size: fixture.size, blockSize: fixture.blockSize }),
-      [memoryPlugin({ volume }), zeroMapPlugin(), deflatePlugin({ encode: true, ...(level === undefined ? {} : { level }) })]);
+    const engine = engineOver(volume, [deflatePlugin({ encode: true, ...(level === undefined ? {} : { level }) })], { size: fixture.size, blockSize: fixture.blockSize });
     const device = await engine.mount();
     for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
     await engine.shutdown();
@@ -100,49 +71,14 @@ test('every level -1..9 round-trips in the zlib format (not raw deflate); level 
   assert.ok(six.get('00000000')!.body.equals(dflt.get('00000000')!.body), 'level 6 stores the same bytes as the default');
 });
 
-test('without encode, blocks are stored plain, and deflate blocks written earlier still read', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const data = sample(1);
-  let engine = engineOver(volume, [deflatePlugin({ encode: true })]);
-  await (await engine.mount()).write(BLOCK, data);
-  await engine.shutdown();
-  engine = engineOver(volume, [deflatePlugin()]);
-  const device = await engine.mount();
-  assert.ok((await device.read(BLOCK, BLOCK)).equals(data), 'the compressed block reads with encode off');
-  await device.write(2 * BLOCK, data);
-  await engine.shutdown();
-  assert.equal(volume.get('00000001')!.contentEncoding, 'deflate');
-  assert.equal(volume.get('00000002')!.contentEncoding, undefined, 'encode off stores the block plain');
-  assert.ok(volume.get('00000002')!.body.equals(data));
-});
+test('without encode, blocks are stored plain, and deflate blocks written earlier still read', T, () =>
+  assertEncodeOffStoresPlain('deflate', deflatePlugin({ encode: true }), [deflatePlugin()]));
 
-test('an all-zero block is deleted, not stored compressed', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const engine = engineOver(volume, [deflatePlugin({ encode: true })]);
-  const device = await engine.mount();
-  await device.write(5 * BLOCK, sample(5));
-  assert.ok(volume.has('00000005'));
-  await device.write(5 * BLOCK, Buffer.alloc(BLOCK));
-  await device.write(6 * BLOCK, Buffer.alloc(BLOCK));
-  assert.ok(!volume.has('00000005') && !volume.has('00000006'), 'no object for a zero block');
-  assert.ok((await device.read(5 * BLOCK, BLOCK)).equals(Buffer.alloc(BLOCK)));
-  await engine.shutdown();
-});
+test('an all-zero block is deleted, not stored compressed', T, () => assertZeroBlocksDeleted(deflatePlugin({ encode: true })));
 
 /** Reading block 7, stored with `body`, must reject with `code` naming block 7 (and return no data). */
-async function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT', encode = false, causeCode?: string): Promise<void> {
-  const volume = new Map([['00000007', stored(body)]]);
-  const engine = engineOver(volume, [deflatePlugin({ encode })]);
-  const device = await engine.mount();
-  await assert.rejects(device.read(7 * BLOCK, BLOCK), (e) => {
-    assert.ok(isS3BackerError(e, code), `${code}, got ${String(e)}`);
-    assert.equal(e.block, 7);
-    assert.match(e.message, /^block 00000007: /);
-    if (code === 'S3B_DECODE_FAILED') assert.equal(e.token, 'deflate');
-    if (causeCode) assert.equal((e.cause as { code?: string }).code, causeCode);
-    return true;
-  });
-  await engine.shutdown();
+function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT', encode = false, causeCode?: string): Promise<void> {
+  return assertCodecReadRejects('deflate', deflatePlugin({ encode }), body, { code, causeCode });
 }
 
 test('a corrupt body (one byte flipped in the middle) rejects with S3B_DECODE_FAILED naming the block', T, async () => {

@@ -1,38 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Engine } from '../../src/engine/engine.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
-import { memoryPlugin } from '../../plugins/memory/index.js';
-import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { lz4Plugin, createLz4Plugin, LZ4_PLUGIN_NAME } from '../../plugins/compress-lz4/index.js';
 import { loadLz4Library, type Lz4Library } from '../../plugins/compress-lz4/lz4-library.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { testConfig } from '../helpers/test-config.js';
 import { fixturePlaintext } from '../helpers/c-fixtures.js';
+import {
+  CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted, codecEngine,
+  compressibleSample as sample, storedBlock,
+} from '../helpers/codec-engine.js';
 
 const T = { timeout: 60_000 };
-const BLOCK = 4096;
 
 async function lz4(): Promise<Lz4Library> {
   const result = await loadLz4Library();
   assert.ok('library' in result, `lz4-napi loads here: ${'unavailable' in result ? result.unavailable : ''}`);
   return result.library;
-}
-
-function engineOver(volume: Map<string, StoredObject>, plugins: S3BackerPlugin[], blockSize = BLOCK): Engine {
-  return Engine.create(testConfig({ store: 'memory', size: 256 * blockSize, blockSize }), [memoryPlugin({ volume }), zeroMapPlugin(), ...plugins]);
-}
-
-function stored(body: Buffer, contentEncoding = 'lz4'): StoredObject {
-  return { body, etag: '"x"', size: body.length, metadata: {}, contentType: 'application/x-s3backer-block', contentEncoding };
-}
-
-function sample(block: number, size = BLOCK): Buffer {
-  const data = fixturePlaintext('text', block, size);
-  for (let i = size >> 1; i < size; i++) data[i] = (i * i * 31 + block) & 0xff;
-  return data;
 }
 
 /** The LZ4 frame header as lz4_Frame_format.md defines it. */
@@ -43,7 +28,7 @@ function frameHeader(frame: Buffer) {
 test('blocks round-trip as one standard LZ4 frame with a content checksum (4 KiB and 1 MiB blocks)', T, async () => {
   for (const blockSize of [BLOCK, 1 << 20]) {
     const volume = new Map<string, StoredObject>();
-    const engine = engineOver(volume, [lz4Plugin({ encode: true })], blockSize);
+    const engine = codecEngine(volume, [lz4Plugin({ encode: true })], { blockSize });
     const device = await engine.mount();
     const blocks = [fixturePlaintext('pattern', 0, blockSize), fixturePlaintext('text', 1, blockSize), sample(2, blockSize)];
     for (const [i, data] of blocks.entries()) await device.write(i * blockSize, data);
@@ -62,7 +47,7 @@ test('blocks round-trip as one standard LZ4 frame with a content checksum (4 KiB
 test('the lz4 command-line tool reads a stored block, and we read its frames', T, async (t) => {
   if (spawnSync('lz4', ['--version']).status !== 0) return t.skip('no lz4 command here (apt-get install lz4)');
   const volume = new Map<string, StoredObject>();
-  const engine = engineOver(volume, [lz4Plugin({ encode: true })]);
+  const engine = codecEngine(volume, [lz4Plugin({ encode: true })]);
   const device = await engine.mount();
   const data = sample(3);
   await device.write(3 * BLOCK, data);
@@ -70,51 +55,18 @@ test('the lz4 command-line tool reads a stored block, and we read its frames', T
   assert.equal(cli.status, 0, String(cli.stderr));
   assert.ok(cli.stdout.equals(data), 'lz4 -d gives the block back');
   const theirs = spawnSync('lz4', ['-c'], { input: sample(4) }).stdout;
-  volume.set('00000004', stored(theirs));
+  volume.set('00000004', storedBlock(theirs, 'lz4'));
   assert.ok((await device.read(4 * BLOCK, BLOCK)).equals(sample(4)), 'a frame the lz4 tool wrote reads');
   await engine.shutdown();
 });
 
-test('without encode, blocks are stored plain, and lz4 blocks written earlier still read', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const data = sample(1);
-  let engine = engineOver(volume, [lz4Plugin({ encode: true })]);
-  await (await engine.mount()).write(BLOCK, data);
-  await engine.shutdown();
-  engine = engineOver(volume, [lz4Plugin()]);
-  const device = await engine.mount();
-  assert.ok((await device.read(BLOCK, BLOCK)).equals(data));
-  await device.write(2 * BLOCK, data);
-  await engine.shutdown();
-  assert.equal(volume.get('00000001')!.contentEncoding, 'lz4');
-  assert.equal(volume.get('00000002')!.contentEncoding, undefined);
-});
+test('without encode, blocks are stored plain, and lz4 blocks written earlier still read', T, () =>
+  assertEncodeOffStoresPlain('lz4', lz4Plugin({ encode: true }), [lz4Plugin()]));
 
-test('an all-zero block is deleted, not stored compressed', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const engine = engineOver(volume, [lz4Plugin({ encode: true })]);
-  const device = await engine.mount();
-  await device.write(5 * BLOCK, sample(5));
-  assert.ok(volume.has('00000005'));
-  await device.write(5 * BLOCK, Buffer.alloc(BLOCK));
-  await device.write(6 * BLOCK, Buffer.alloc(BLOCK));
-  assert.ok(!volume.has('00000005') && !volume.has('00000006'));
-  await engine.shutdown();
-});
+test('an all-zero block is deleted, not stored compressed', T, () => assertZeroBlocksDeleted(lz4Plugin({ encode: true })));
 
-async function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT' | 'S3B_CODEC_UNAVAILABLE', plugin: S3BackerPlugin = lz4Plugin(), reason?: RegExp): Promise<void> {
-  const volume = new Map([['00000007', stored(body)]]);
-  const engine = engineOver(volume, [plugin]);
-  const device = await engine.mount();
-  await assert.rejects(device.read(7 * BLOCK, BLOCK), (e) => {
-    assert.ok(isS3BackerError(e, code), `${code}, got ${String(e)}`);
-    assert.equal(e.block, 7);
-    assert.match(e.message, /^block 00000007: /);
-    if (code !== 'S3B_BLOCK_CORRUPT') assert.equal(e.token, 'lz4');
-    if (reason) assert.match(e.message, reason);
-    return true;
-  });
-  await engine.shutdown();
+function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT' | 'S3B_CODEC_UNAVAILABLE', plugin: S3BackerPlugin = lz4Plugin(), reason?: RegExp): Promise<void> {
+  return assertCodecReadRejects('lz4', plugin, body, { code, reason });
 }
 
 test('a corrupt body (one byte flipped in the middle) rejects with S3B_DECODE_FAILED naming the block', T, async () => {
@@ -152,7 +104,7 @@ const noLibrary = async () => ({ unavailable: 'the package "lz4-napi" did not lo
 
 test('lz4-napi missing: encoding fails the mount, decoding an lz4 block names the block (S3B_CODEC_UNAVAILABLE)', T, async () => {
   const volume = new Map<string, StoredObject>();
-  await assert.rejects(engineOver(volume, [createLz4Plugin({ encode: true }, noLibrary)]).mount(), (e) =>
+  await assert.rejects(codecEngine(volume, [createLz4Plugin({ encode: true }, noLibrary)]).mount(), (e) =>
     isS3BackerError(e, 'S3B_CODEC_UNAVAILABLE') && /npm install lz4-napi/.test(e.message) && e.plugin === LZ4_PLUGIN_NAME);
   assert.equal(volume.size, 0);
   await assertReadRejects(await (await lz4()).compressFrame(sample(7)), 'S3B_CODEC_UNAVAILABLE', createLz4Plugin({}, noLibrary), /npm install lz4-napi/);

@@ -1,42 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Engine } from '../../src/engine/engine.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
-import { memoryPlugin } from '../../plugins/memory/index.js';
-import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { deflatePlugin } from '../../plugins/compress-deflate/index.js';
 import { zstdPlugin, createZstdPlugin, ZSTD_PLUGIN_NAME } from '../../plugins/compress-zstd/index.js';
 import { loadZstdLibrary, type ZstdLibrary } from '../../plugins/compress-zstd/zstd-library.js';
 import { zstdFrameContentSize } from '../../plugins/compress-zstd/zstd-frame.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { testConfig } from '../helpers/test-config.js';
 import { loadFixtureCases, fixturePlaintext, fixtureToStored } from '../helpers/c-fixtures.js';
+import {
+  CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertFixtureReads, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted,
+  codecEngine, compressibleSample as sample, storedBlock,
+} from '../helpers/codec-engine.js';
 
 const T = { timeout: 60_000 };
-const BLOCK = 4096;
 const fixture = loadFixtureCases().find((c) => c.name === 'zstd')!;
 
 async function zstdLibrary(): Promise<ZstdLibrary> {
   const result = await loadZstdLibrary();
   assert.ok('library' in result, `a zstd library loads here: ${'unavailable' in result ? result.unavailable : ''}`);
   return result.library;
-}
-
-function engineOver(volume: Map<string, StoredObject>, plugins: S3BackerPlugin[], geometry: 'given' | 'detect' = 'given', blockSize = BLOCK): Engine {
-  return Engine.create(testConfig({ store: 'memory', ...(geometry === 'given' ? { size: 256 * blockSize, blockSize } : {}) }),
-    [memoryPlugin({ volume }), zeroMapPlugin(), ...plugins]);
-}
-
-function stored(body: Buffer, contentEncoding = 'zstd'): StoredObject {
-  return { body, etag: '"x"', size: body.length, metadata: {}, contentType: 'application/x-s3backer-block', contentEncoding };
-}
-
-function sample(block: number, size = BLOCK): Buffer {
-  const data = fixturePlaintext('text', block, size);
-  for (let i = size >> 1; i < size; i++) data[i] = (i * i * 31 + block) & 0xff;
-  return data;
 }
 
 /** Frame_Header_Descriptor bit 2: the frame carries a content checksum (RFC 8878 §3.1.1.1.1). */
@@ -49,24 +33,14 @@ test('a zstd library loads on this machine (node:zlib on Node >= 22.15, else zst
 });
 
 for (const encode of [false, true]) {
-  test(`C fixture "zstd" (encode: ${encode}): auto-detected geometry, every block reads as its exact plaintext`, T, async () => {
-    const volume = new Map(fixture.objects.map((o) => [o.key, fixtureToStored(o)]));
-    const engine = engineOver(volume, [zstdPlugin({ encode })], 'detect');
-    const device = await engine.mount();
-    assert.equal(device.geometry.blockSize, fixture.blockSize);
-    assert.equal(device.size, fixture.size);
-    for (const write of fixture.writes) {
-      assert.ok((await device.read(write.block * fixture.blockSize, fixture.blockSize)).equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
-    }
-    await engine.shutdown();
-  });
+  test(`C fixture "zstd" (encode: ${encode}): auto-detected geometry, every block reads as its exact plaintext`, T, () =>
+    assertFixtureReads(fixture, zstdPlugin({ encode })));
 }
 
 test('C fixture "zstd": writing its plaintext stores the same objects, Content-Encoding and metadata', T, async (t) => {
   const library = await zstdLibrary();
   const volume = new Map<string, StoredObject>();
-  const engine = Engine.create(testConfig({ store: 'memory', size: fixture.size, blockSize: fixture.blockSize }),
-    [memoryPlugin({ volume }), zeroMapPlugin(), zstdPlugin({ encode: true })]);
+  const engine = codecEngine(volume, [zstdPlugin({ encode: true })], { size: fixture.size, blockSize: fixture.blockSize });
   const device = await engine.mount();
   for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
   await engine.shutdown();
@@ -97,7 +71,7 @@ test('every level round-trips (1 to 22, fast negative levels, 0 = the default 3)
     // Every level at 4 KiB; a few at 1 MiB, where the slow top levels cost seconds each.
     for (const blockSize of [-131072, -5, 0, 1, 3, 9, 19, 22].includes(level as number) ? [BLOCK, 1 << 20] : [BLOCK]) {
       const volume = new Map<string, StoredObject>();
-      const engine = engineOver(volume, [zstdPlugin({ encode: true, ...(level === undefined ? {} : { level }) })], 'given', blockSize);
+      const engine = codecEngine(volume, [zstdPlugin({ encode: true, ...(level === undefined ? {} : { level }) })], { blockSize });
       const device = await engine.mount();
       const data = sample(3, blockSize);
       await device.write(3 * blockSize, data);
@@ -114,45 +88,13 @@ test('every level round-trips (1 to 22, fast negative levels, 0 = the default 3)
   assert.ok(bodies.get('22/1048576')!.length < bodies.get('-5/1048576')!.length, 'level 22 compresses better than -5');
 });
 
-test('without encode, blocks are stored plain, and zstd blocks written earlier still read', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const data = sample(1);
-  let engine = engineOver(volume, [zstdPlugin({ encode: true })]);
-  await (await engine.mount()).write(BLOCK, data);
-  await engine.shutdown();
-  engine = engineOver(volume, [zstdPlugin(), deflatePlugin()]);
-  const device = await engine.mount();
-  assert.ok((await device.read(BLOCK, BLOCK)).equals(data));
-  await device.write(2 * BLOCK, data);
-  await engine.shutdown();
-  assert.equal(volume.get('00000001')!.contentEncoding, 'zstd');
-  assert.equal(volume.get('00000002')!.contentEncoding, undefined);
-});
+test('without encode, blocks are stored plain, and zstd blocks written earlier still read', T, () =>
+  assertEncodeOffStoresPlain('zstd', zstdPlugin({ encode: true }), [zstdPlugin(), deflatePlugin()]));
 
-test('an all-zero block is deleted, not stored compressed', T, async () => {
-  const volume = new Map<string, StoredObject>();
-  const engine = engineOver(volume, [zstdPlugin({ encode: true })]);
-  const device = await engine.mount();
-  await device.write(5 * BLOCK, sample(5));
-  assert.ok(volume.has('00000005'));
-  await device.write(5 * BLOCK, Buffer.alloc(BLOCK));
-  await device.write(6 * BLOCK, Buffer.alloc(BLOCK));
-  assert.ok(!volume.has('00000005') && !volume.has('00000006'));
-  await engine.shutdown();
-});
+test('an all-zero block is deleted, not stored compressed', T, () => assertZeroBlocksDeleted(zstdPlugin({ encode: true })));
 
-async function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT' | 'S3B_CODEC_UNAVAILABLE', plugin: S3BackerPlugin = zstdPlugin()): Promise<void> {
-  const volume = new Map([['00000007', stored(body)]]);
-  const engine = engineOver(volume, [plugin]);
-  const device = await engine.mount();
-  await assert.rejects(device.read(7 * BLOCK, BLOCK), (e) => {
-    assert.ok(isS3BackerError(e, code), `${code}, got ${String(e)}`);
-    assert.equal(e.block, 7);
-    assert.match(e.message, /^block 00000007: /);
-    if (code !== 'S3B_BLOCK_CORRUPT') assert.equal(e.token, 'zstd');
-    return true;
-  });
-  await engine.shutdown();
+function assertReadRejects(body: Buffer, code: 'S3B_DECODE_FAILED' | 'S3B_BLOCK_CORRUPT' | 'S3B_CODEC_UNAVAILABLE', plugin: S3BackerPlugin = zstdPlugin()): Promise<void> {
+  return assertCodecReadRejects('zstd', plugin, body, { code });
 }
 
 async function compress(data: Buffer, level = 3): Promise<Buffer> {
@@ -192,7 +134,7 @@ const noLibrary = async () => ({ unavailable: 'no zstd library could be loaded: 
 
 test('no zstd library: encoding fails the mount with S3B_CODEC_UNAVAILABLE saying how to fix it', T, async () => {
   const volume = new Map<string, StoredObject>();
-  await assert.rejects(engineOver(volume, [createZstdPlugin({ encode: true }, noLibrary)]).mount(), (e) =>
+  await assert.rejects(codecEngine(volume, [createZstdPlugin({ encode: true }, noLibrary)]).mount(), (e) =>
     isS3BackerError(e, 'S3B_CODEC_UNAVAILABLE') && /22\.15/.test(e.message) && /npm install zstd-napi/.test(e.message) && e.plugin === ZSTD_PLUGIN_NAME);
   assert.equal(volume.size, 0, 'nothing written, the mounted flag released');
 });
@@ -205,16 +147,15 @@ test('a zstd library that cannot compress at the configured level fails the moun
       decompress: async () => Buffer.alloc(0),
     },
   });
-  await assert.rejects(engineOver(new Map(), [createZstdPlugin({ encode: true, level: 22 }, refusing)]).mount(), (e) =>
+  await assert.rejects(codecEngine(new Map(), [createZstdPlugin({ encode: true, level: 22 }, refusing)]).mount(), (e) =>
     isS3BackerError(e, 'S3B_CODEC_UNAVAILABLE') && /cannot compress at level 22: Parameter is out of bound/.test(e.message));
 });
 
 test('no zstd library: decoding a zstd block is S3B_CODEC_UNAVAILABLE naming the block; other blocks still read', T, async () => {
   const body = await compress(sample(7));
   await assertReadRejects(body, 'S3B_CODEC_UNAVAILABLE', createZstdPlugin({}, noLibrary));
-  const { contentEncoding: _none, ...plain } = stored(sample(1));
-  const volume = new Map<string, StoredObject>([['00000001', plain]]);
-  const engine = engineOver(volume, [createZstdPlugin({}, noLibrary)]);
+  const volume = new Map<string, StoredObject>([['00000001', storedBlock(sample(1), undefined)]]);
+  const engine = codecEngine(volume, [createZstdPlugin({}, noLibrary)]);
   const device = await engine.mount();
   assert.ok((await device.read(BLOCK, BLOCK)).equals(sample(1)), 'a plain block reads without any zstd library');
   await engine.shutdown();
