@@ -1,22 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { Engine } from '../../src/engine/engine.js';
 import { MemoryStore, memoryPlugin } from '../../plugins/memory/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { blockHash, BlockGeometry } from '../../src/engine/block-geometry.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { testConfig } from '../helpers/test-config.js';
-import { loadFixtureCases, fixturePlaintext, fixtureToStored, type FixtureCase } from '../helpers/c-fixtures.js';
+import {
+  loadFixtureCases, assertFixturePlaintext, assertStoredAsFixture, fixtureVolume, writeFixturePlaintext, type FixtureCase,
+} from '../helpers/c-fixtures.js';
+import type { MemoryVolume } from '../../plugins/memory/index.js';
 
 const cases = loadFixtureCases();
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function volumeOf(fixture: FixtureCase): Map<string, ReturnType<typeof fixtureToStored>> {
-  return new Map(fixture.objects.map((object) => [object.key, fixtureToStored(object)]));
-}
-
-function engineFor(fixture: FixtureCase, volume: Map<string, ReturnType<typeof fixtureToStored>>, autoDetect: boolean) {
+function engineFor(fixture: FixtureCase, volume: MemoryVolume, autoDetect: boolean) {
   return Engine.create(testConfig({
     store: 'memory', prefix: fixture.prefix, blockHashPrefix: fixture.blockHashPrefix === true,
     ...(autoDetect ? {} : { size: fixture.size, blockSize: fixture.blockSize }),
@@ -37,43 +34,27 @@ test('object names match the C tool for every fixture, including --blockHashPref
 
 for (const fixture of cases.filter((c) => !c.compression && !c.encryption)) {
   test(`C fixture "${fixture.name}": mounts with auto-detected geometry and reads every block`, async () => {
-    const engine = engineFor(fixture, volumeOf(fixture), true);
+    const engine = engineFor(fixture, fixtureVolume(fixture), true);
     const device = await engine.mount();
     assert.equal(device.size, fixture.size);
     assert.equal(device.geometry.blockSize, fixture.blockSize);
-    for (const write of fixture.writes) {
-      const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
-      assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
-      if (write.plaintextSha256) assert.equal(sha256(data), write.plaintextSha256);
-    }
+    await assertFixturePlaintext(device, fixture);
     assert.ok((await device.read(4 * fixture.blockSize, fixture.blockSize)).equals(Buffer.alloc(fixture.blockSize)), 'never-written block reads as zeros');
     await engine.shutdown();
   });
 
   test(`C fixture "${fixture.name}": writing the same blocks stores byte-identical objects and headers`, async () => {
-    const volume = new Map();
+    const volume: MemoryVolume = new Map();
     const engine = engineFor(fixture, volume, false);
-    const device = await engine.mount();
-    for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+    await writeFixturePlaintext(await engine.mount(), fixture);
     await engine.shutdown();
-    const store = new MemoryStore(volume);
-    const keys: string[] = [];
-    for await (const key of store.list()) keys.push(key);
-    assert.deepEqual(keys, fixture.objects.map((o) => o.key), 'same keys (zero block deleted, mounted flag cleared)');
-    for (const expected of fixture.objects) {
-      const ours = (await store.get(expected.key))!;
-      const theirs = fixtureToStored(expected);
-      assert.ok(ours.body.equals(theirs.body), `${expected.key} body`);
-      assert.deepEqual(ours.metadata, theirs.metadata, `${expected.key} metadata`);
-      assert.equal(ours.contentType, theirs.contentType);
-      assert.equal(ours.contentEncoding, theirs.contentEncoding);
-    }
+    assertStoredAsFixture(volume, fixture);
   });
 }
 
 for (const fixture of cases.filter((c) => c.compression || c.encryption)) {
   test(`C fixture "${fixture.name}": without its codec configured, reading names the block and the encoding`, async () => {
-    const engine = engineFor(fixture, volumeOf(fixture), true);
+    const engine = engineFor(fixture, fixtureVolume(fixture), true);
     const device = await engine.mount();
     const token = fixture.objects[0]!.headers['content-encoding']!;
     await assert.rejects(device.read(fixture.blockSize, 1), (e) =>

@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StoredObject } from '../../src/engine/object-store.js';
+import type { BlockDevice } from '../../src/engine/block-device.js';
 
 /** Golden objects written by the C s3backer 2.1.6 (test/fixtures/c-s3backer/README.md). */
 export interface FixtureObject {
@@ -56,4 +59,40 @@ export function fixtureToStored(object: FixtureObject): StoredObject {
     ...(object.headers['content-type'] ? { contentType: object.headers['content-type'] } : {}),
     ...(object.headers['content-encoding'] ? { contentEncoding: object.headers['content-encoding'] } : {}),
   };
+}
+
+/** The fixture's objects as a memory volume holds them: a bucket the C tool wrote. */
+export function fixtureVolume(fixture: FixtureCase): Map<string, StoredObject> {
+  return new Map(fixture.objects.map((object) => [object.key, fixtureToStored(object)]));
+}
+
+/** Writes the blocks the C tool wrote for the fixture, each with its plaintext. */
+export async function writeFixturePlaintext(device: Pick<BlockDevice, 'write'>, fixture: FixtureCase): Promise<void> {
+  for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+}
+
+/** Every block the fixture wrote reads back as its plaintext (and its SHA-256, where the fixture records one). */
+export async function assertFixturePlaintext(device: Pick<BlockDevice, 'read'>, fixture: FixtureCase): Promise<void> {
+  for (const write of fixture.writes) {
+    const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
+    assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
+    if (write.plaintextSha256) assert.equal(createHash('sha256').update(data).digest('hex'), write.plaintextSha256, `block ${write.block} SHA-256`);
+  }
+}
+
+/**
+ * `volume` holds the fixture's objects as the C tool stored them (body, metadata, Content-Type,
+ * Content-Encoding) and, besides them, only `extraKeys`.
+ */
+export function assertStoredAsFixture(volume: ReadonlyMap<string, StoredObject>, fixture: FixtureCase, extraKeys: string[] = []): void {
+  assert.deepEqual([...volume.keys()].sort(), [...fixture.objects.map((o) => o.key), ...extraKeys].sort(),
+    `the C tool's keys${extraKeys.length > 0 ? ` plus ${extraKeys.join(', ')}` : ''} (the zeros block deleted, the mounted flag cleared)`);
+  for (const expected of fixture.objects) {
+    const ours = volume.get(expected.key)!;
+    const theirs = fixtureToStored(expected);
+    assert.equal(ours.body.toString('hex'), theirs.body.toString('hex'), `${expected.key} body`);
+    assert.deepEqual(ours.metadata, theirs.metadata, `${expected.key} metadata`);
+    assert.equal(ours.contentType, theirs.contentType, `${expected.key} Content-Type`);
+    assert.equal(ours.contentEncoding, theirs.contentEncoding, `${expected.key} Content-Encoding`);
+  }
 }

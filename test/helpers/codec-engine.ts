@@ -6,7 +6,7 @@ import { memoryPlugin } from '../../plugins/memory/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { testConfig } from './test-config.js';
-import { fixturePlaintext, fixtureToStored, type FixtureCase } from './c-fixtures.js';
+import { assertFixturePlaintext, fixturePlaintext, fixtureVolume, type FixtureCase } from './c-fixtures.js';
 
 // What the codec plugins' tests (compress-deflate, compress-lz4, compress-zstd) have in common:
 // an engine over a memory volume the test looks into, objects "written by someone else", data
@@ -47,15 +47,11 @@ export function compressibleSample(block: number, size = CODEC_BLOCK): Buffer {
 
 /** The C tool's fixture, geometry auto-detected, reads back every block as its exact plaintext through `plugin`. */
 export async function assertFixtureReads(fixture: FixtureCase, plugin: S3BackerPlugin): Promise<void> {
-  const volume = new Map(fixture.objects.map((o) => [o.key, fixtureToStored(o)]));
-  const engine = codecEngine(volume, [plugin], { geometry: 'detect' });
+  const engine = codecEngine(fixtureVolume(fixture), [plugin], { geometry: 'detect' });
   const device = await engine.mount();
   assert.equal(device.geometry.blockSize, fixture.blockSize);
   assert.equal(device.size, fixture.size);
-  for (const write of fixture.writes) {
-    const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
-    assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
-  }
+  await assertFixturePlaintext(device, fixture);
   await engine.shutdown();
 }
 

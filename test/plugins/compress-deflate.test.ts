@@ -4,10 +4,9 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { Stage } from '../../src/engine/stages.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
-import { MemoryStore } from '../../plugins/memory/index.js';
 import { deflatePlugin, DEFLATE_PLUGIN_NAME } from '../../plugins/compress-deflate/index.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { loadFixtureCases, fixturePlaintext, fixtureToStored } from '../helpers/c-fixtures.js';
+import { loadFixtureCases, assertStoredAsFixture, writeFixturePlaintext } from '../helpers/c-fixtures.js';
 import {
   CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertFixtureReads, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted,
   codecEngine as engineOver, compressibleSample as sample,
@@ -26,19 +25,9 @@ for (const fixture of fixtures) {
     const level = typeof fixture.compression!.level === 'number' ? fixture.compression!.level : undefined;
     const volume = new Map<string, StoredObject>();
     const engine = engineOver(volume, [deflatePlugin({ encode: true, ...(level === undefined ? {} : { level }) })], { size: fixture.size, blockSize: fixture.blockSize });
-    const device = await engine.mount();
-    for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+    await writeFixturePlaintext(await engine.mount(), fixture);
     await engine.shutdown();
-    assert.deepEqual([...volume.keys()].sort(), fixture.objects.map((o) => o.key), 'same keys: the zeros block deleted, the mounted flag cleared');
-    const store = new MemoryStore(volume);
-    for (const expected of fixture.objects) {
-      const ours = (await store.get(expected.key))!;
-      const theirs = fixtureToStored(expected);
-      assert.equal(ours.body.toString('hex'), theirs.body.toString('hex'), `${expected.key} body`);
-      assert.deepEqual(ours.metadata, theirs.metadata, `${expected.key} metadata`);
-      assert.equal(ours.contentEncoding, theirs.contentEncoding);
-      assert.equal(ours.contentType, theirs.contentType);
-    }
+    assertStoredAsFixture(volume, fixture);
   });
 }
 

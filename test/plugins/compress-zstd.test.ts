@@ -8,7 +8,7 @@ import { zstdPlugin, createZstdPlugin, ZSTD_PLUGIN_NAME } from '../../plugins/co
 import { loadZstdLibrary, type ZstdLibrary } from '../../plugins/compress-zstd/zstd-library.js';
 import { zstdFrameContentSize } from '../../plugins/compress-zstd/zstd-frame.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { loadFixtureCases, fixturePlaintext, fixtureToStored } from '../helpers/c-fixtures.js';
+import { loadFixtureCases, fixtureToStored, writeFixturePlaintext } from '../helpers/c-fixtures.js';
 import {
   CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertFixtureReads, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted,
   codecEngine, compressibleSample as sample, storedBlock,
@@ -41,8 +41,7 @@ test('C fixture "zstd": writing its plaintext stores the same objects, Content-E
   const library = await zstdLibrary();
   const volume = new Map<string, StoredObject>();
   const engine = codecEngine(volume, [zstdPlugin({ encode: true })], { size: fixture.size, blockSize: fixture.blockSize });
-  const device = await engine.mount();
-  for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+  await writeFixturePlaintext(await engine.mount(), fixture);
   await engine.shutdown();
   assert.deepEqual([...volume.keys()].sort(), fixture.objects.map((o) => o.key), 'same keys: the zeros block deleted, the mounted flag cleared');
   // zstd-napi calls ZSTD_compressCCtx, the C tool's ZSTD_compress(): its zstd 1.5.7 makes the

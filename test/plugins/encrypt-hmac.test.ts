@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, createHmac, getCiphers, randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import { Engine } from '../../src/engine/engine.js';
-import { MemoryStore, memoryPlugin, type MemoryVolume } from '../../plugins/memory/index.js';
+import { memoryPlugin, type MemoryVolume } from '../../plugins/memory/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { deflatePlugin } from '../../plugins/compress-deflate/index.js';
 import {
@@ -12,7 +12,9 @@ import {
 } from '../../plugins/encrypt-hmac/index.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { testConfig } from '../helpers/test-config.js';
-import { loadFixtureCases, fixturePlaintext, fixtureToStored, type FixtureCase } from '../helpers/c-fixtures.js';
+import {
+  loadFixtureCases, assertFixturePlaintext, assertStoredAsFixture, fixturePlaintext, fixtureVolume as volumeOf, writeFixturePlaintext, type FixtureCase,
+} from '../helpers/c-fixtures.js';
 
 /** The fields of an encrypted case that the shared FixtureCase type leaves out (test/fixtures/c-s3backer/README.md). */
 interface EncryptedFixture extends FixtureCase {
@@ -26,10 +28,6 @@ const T = { timeout: 30_000 };
 const PASSWORD = 'correct-horse';
 const encrypted = loadFixtureCases().filter((c) => c.encryption) as EncryptedFixture[];
 assert.deepEqual(encrypted.map((c) => c.name).sort(), ['aes256', 'encrypt', 'encrypt-prefix']);
-
-function volumeOf(fixture: FixtureCase): MemoryVolume {
-  return new Map(fixture.objects.map((object) => [object.key, fixtureToStored(object)]));
-}
 
 function engineFor(volume: MemoryVolume, options: {
   bucket?: string; prefix?: string; password?: string; cipher?: string; keyLength?: number; size?: number; blockSize?: number; readOnly?: boolean;
@@ -90,10 +88,7 @@ for (const fixture of encrypted) {
     const device = await engine.mount();
     assert.equal(device.size, fixture.size);
     assert.equal(device.geometry.blockSize, fixture.blockSize);
-    for (const write of fixture.writes) {
-      const data = await device.read(write.block * fixture.blockSize, fixture.blockSize);
-      assert.ok(data.equals(fixturePlaintext(write.kind, write.block, fixture.blockSize)), `block ${write.block} (${write.kind})`);
-    }
+    await assertFixturePlaintext(device, fixture);
     assert.ok((await device.read(7 * fixture.blockSize, fixture.blockSize)).equals(Buffer.alloc(fixture.blockSize)), 'a never-written block reads as zeros');
     await engine.shutdown();
     assert.ok(volume.has(keyCheckKey(fixture.prefix)), 'the read-write mount recorded the key check');
@@ -102,25 +97,14 @@ for (const fixture of encrypted) {
   test(`C fixture "${fixture.name}": writing the same plaintext stores byte-identical bodies, Content-Encoding and s3backer-hmac`, T, async () => {
     const volume: MemoryVolume = new Map();
     const engine = engineFor(volume, { bucket: fixture.bucket, prefix: fixture.prefix, cipher: fixture.encryption, size: fixture.size, blockSize: fixture.blockSize });
-    const device = await engine.mount();
-    for (const write of fixture.writes) await device.write(write.block * fixture.blockSize, fixturePlaintext(write.kind, write.block, fixture.blockSize));
+    await writeFixturePlaintext(await engine.mount(), fixture);
     await engine.shutdown();
 
-    const store = new MemoryStore(volume);
-    const keys: string[] = [];
-    for await (const key of store.list()) keys.push(key);
+    // The C tool's objects (s3backer-hmac, block 0's sizes) plus the key check, nothing else.
     const checkKey = fixture.prefix + KEY_CHECK_NAME;
-    assert.deepEqual(keys, [...fixture.objects.map((o) => o.key), checkKey].sort(), 'the C tool\'s objects plus the key check, nothing else');
-    for (const expected of fixture.objects) {
-      const ours = (await store.get(expected.key))!;
-      const theirs = fixtureToStored(expected);
-      assert.ok(ours.body.equals(theirs.body), `${expected.key} body`);
-      assert.equal(ours.contentEncoding, theirs.contentEncoding, `${expected.key} Content-Encoding`);
-      assert.equal(ours.contentType, theirs.contentType);
-      assert.deepEqual(ours.metadata, theirs.metadata, `${expected.key} metadata (s3backer-hmac, block 0's sizes)`);
-    }
+    assertStoredAsFixture(volume, fixture, [checkKey]);
 
-    const check = (await store.get(checkKey))!;
+    const check = volume.get(checkKey)!;
     assert.equal(check.contentType, 'application/json');
     assert.equal(check.contentEncoding, undefined);
     const key = Buffer.from(fixture.derivedCrypto.keyHex, 'hex');
