@@ -25,6 +25,11 @@ export interface S3rverServer {
   stop(): Promise<void>;
 }
 
+/** The flags that point s3backer's command line at `server`: its endpoint and its keys. */
+export function s3rverFlags(server: S3rverServer): string[] {
+  return [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`];
+}
+
 const MAIN = fileURLToPath(new URL('./s3rver-main.js', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 

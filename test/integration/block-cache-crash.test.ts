@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import { s3rverClient } from '../helpers/s3rver-client.js';
-import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags, type S3rverServer } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun, runCommand } from '../helpers/run-command.js';
@@ -36,7 +36,7 @@ test('kill -9 with a cache file: writes acknowledged but not yet uploaded are re
   const work = await mkdtemp(join(tmpdir(), 's3backer-crash-'));
   const mnt = join(work, 'mnt');
   await mkdir(mnt);
-  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/',
+  const args = [...s3rverFlags(server), '--prefix=vol/',
     '--size=64m', '--blockSize=64k', `--blockCacheFile=${join(work, 'cache')}`, '--blockCacheWriteDelay=60000', '--directIO', 'disk'];
   const data = randomBytes(4 << 20);
   let proc: S3backerProcess | undefined;
@@ -74,7 +74,7 @@ test('kill -9 during writes to ext4 with a cache file: after recovery e2fsck is 
   const fuseDir = join(work, 'fuse');
   const fsDir = join(work, 'ext4');
   await Promise.all([mkdir(fuseDir), mkdir(fsDir)]);
-  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/',
+  const args = [...s3rverFlags(server), '--prefix=vol/',
     '--size=64m', '--blockSize=16k', `--blockCacheFile=${join(work, 'cache')}`, '--blockCacheWriteDelay=2000', 'disk'];
   const diskFile = join(fuseDir, 'file');
   let proc: S3backerProcess | undefined;
@@ -137,7 +137,7 @@ test('a store that hangs at unmount: exit 1 after --shutdownTimeout, the blocks 
   const mnt = join(work, 'mnt');
   await mkdir(mnt);
   const cache = join(work, 'cache');
-  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/',
+  const args = [...s3rverFlags(server), '--prefix=vol/',
     '--size=64m', '--blockSize=64k', `--blockCacheFile=${cache}`, '--blockCacheWriteDelay=60000', '--directIO',
     '--timeout=1', '--maxRetryPause=500', '--shutdownTimeout=3', 'disk'];
   const data = randomBytes(1 << 20);

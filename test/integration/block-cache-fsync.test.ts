@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3rverClient } from '../helpers/s3rver-client.js';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun, runCommand } from '../helpers/run-command.js';
@@ -60,7 +60,7 @@ test('fsync through ext4 on a loop device reaches S3 even with a 60 s write dela
   let checkMounted = false;
   try {
     proc = await S3backerProcess.start(fuseDir, [
-      `--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/',
+      ...s3rverFlags(server), '--prefix=vol/',
       `--size=${SIZE}`, `--blockSize=${BLOCK}`, '--blockCacheWriteDelay=60000', 'disk',
     ]);
     const diskFile = join(fuseDir, 'file');

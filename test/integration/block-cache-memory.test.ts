@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun } from '../helpers/run-command.js';
@@ -29,7 +29,7 @@ test('back-pressure: copying 12x the cache through the mount keeps peak RSS unde
   try {
     await writeFile(source, randomBytes(32 * MiB));
     proc = await S3backerProcess.start(mnt, [
-      `--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`,
+      ...s3rverFlags(server),
       '--size=1g', '--blockSize=1m', `--blockCacheSize=${cacheBlocks}`, 'disk',
     ]);
     const copy = async (chunks: number, from: number) => {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
-import { s3rverClient } from '../helpers/s3rver-client.js';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, s3rverFlags, type S3rverServer } from '../helpers/s3rver-server.js';
+import { putFixtureObjects, s3rverClient } from '../helpers/s3rver-client.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse, fuseUnavailableReason } from '../helpers/fuse-support.js';
 import { loadFixtureCases, fixturePlaintext, fixtureToStored, type FixtureCase } from '../helpers/c-fixtures.js';
@@ -29,15 +29,7 @@ before(async () => {
   if (fuseUnavailableReason()) return;
   server = await startS3rver({ buckets: cases.flatMap((c) => [c.bucket, `${c.bucket}-ours`]) });
   client = s3rverClient(server);
-  for (const fixture of cases) {
-    for (const object of fixture.objects) {
-      const stored = fixtureToStored(object);
-      await client.send(new PutObjectCommand({
-        Bucket: fixture.bucket, Key: object.key, Body: stored.body, ContentType: stored.contentType,
-        ...(stored.contentEncoding === undefined ? {} : { ContentEncoding: stored.contentEncoding }), Metadata: stored.metadata,
-      }));
-    }
-  }
+  for (const fixture of cases) await putFixtureObjects(client, fixture);
 });
 after(async () => {
   client?.destroy();
@@ -47,7 +39,7 @@ after(async () => {
 
 /** The fixture's flags as our command line takes them (the C common flags name its own S3 client). */
 function flagsOf(fixture: FixtureCase): string[] {
-  return [`--baseURL=${server!.endpoint}`, `--accessId=${server!.accessId}`, `--accessKey=${server!.accessKey}`, ...fixture.flags];
+  return [...s3rverFlags(server!), ...fixture.flags];
 }
 
 async function mountPoint(name: string): Promise<string> {

@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { runS3backer, S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 
@@ -23,7 +23,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const s3 = () => [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`];
+const s3 = () => s3rverFlags(server);
 
 /** A port on 127.0.0.1 that nothing listens on. */
 async function deadPort(): Promise<number> {

@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile, readFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
-import { s3rverClient } from '../helpers/s3rver-client.js';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, s3rverFlags, type S3rverServer } from '../helpers/s3rver-server.js';
+import { putFixtureObjects, s3rverClient } from '../helpers/s3rver-client.js';
 import { S3backerProcess, S3BACKER_BIN, runS3backer, processAlive } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse, fuseUnavailableReason } from '../helpers/fuse-support.js';
 import { runOnTerminal } from '../helpers/pty-run.js';
 import { runCommand } from '../helpers/run-command.js';
 import { mountedPaths } from '../../src/frontends/fuse/mount-table.js';
-import { loadFixtureCases, fixturePlaintext, fixtureToStored, type FixtureCase } from '../helpers/c-fixtures.js';
+import { loadFixtureCases, fixturePlaintext, type FixtureCase } from '../helpers/c-fixtures.js';
 
 /** The encryption flags as a user meets them: the prompt, background mode, a wrong password, bucket/subdir. */
 const cases = loadFixtureCases();
@@ -28,12 +28,7 @@ before(async () => {
   if (fuseUnavailableReason()) return;
   server = await startS3rver({ buckets: [encrypted.bucket, withPrefix.bucket] });
   client = s3rverClient(server);
-  for (const fixture of [encrypted, withPrefix]) {
-    for (const object of fixture.objects) {
-      const stored = fixtureToStored(object);
-      await client.send(new PutObjectCommand({ Bucket: fixture.bucket, Key: object.key, Body: stored.body, ContentType: stored.contentType, ContentEncoding: stored.contentEncoding, Metadata: stored.metadata }));
-    }
-  }
+  for (const fixture of [encrypted, withPrefix]) await putFixtureObjects(client, fixture);
 });
 after(async () => {
   client?.destroy();
@@ -41,7 +36,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const s3 = () => [`--baseURL=${server!.endpoint}`, `--accessId=${server!.accessId}`, `--accessKey=${server!.accessKey}`];
+const s3 = () => s3rverFlags(server!);
 async function mountPoint(name: string): Promise<string> {
   const path = join(work, name);
   await mkdir(path, { recursive: true });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3rverClient } from '../helpers/s3rver-client.js';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun } from '../helpers/run-command.js';
@@ -20,7 +20,7 @@ test('ext4 on a bucket survives unmount and a new process: every byte, C-named o
   const fsDir = join(work, 'ext4');
   await mkdir(fuseDir);
   await mkdir(fsDir);
-  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/', 'disk'];
+  const args = [...s3rverFlags(server), '--prefix=vol/', 'disk'];
   let proc: S3backerProcess | undefined;
   try {
     // First process: create the volume (64 MiB of 16 KiB blocks: ext4's 4 KiB writes exercise read-modify-write).

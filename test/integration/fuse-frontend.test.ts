@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm, stat, readFile, readdir, unlink, open } from 'node:
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { S3backerProcess, runS3backer, processAlive } from '../helpers/s3backer-process.js';
 import { fuseUnavailableReason, skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mountedPaths } from '../../src/frontends/fuse/mount-table.js';
@@ -22,7 +22,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const s3 = () => [`--baseURL=${server!.endpoint}`, `--accessId=${server!.accessId}`, `--accessKey=${server!.accessKey}`];
+const s3 = () => s3rverFlags(server!);
 async function mountDir(name: string): Promise<string> {
   const path = join(work, name);
   await mkdir(path, { recursive: true });

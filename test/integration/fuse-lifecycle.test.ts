@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startS3rver } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse } from '../helpers/fuse-support.js';
 import { mustRun, runCommand } from '../helpers/run-command.js';
@@ -45,7 +45,7 @@ async function releaseUnderLoopDevice(t: TestContext, release: 'umount -l' | 'SI
   await mkdir(fuseDir);
   await mkdir(fsDir);
   const diskFile = join(fuseDir, 'file');
-  const args = [`--baseURL=${server.endpoint}`, `--accessId=${server.accessId}`, `--accessKey=${server.accessKey}`, '--prefix=vol/', 'disk'];
+  const args = [...s3rverFlags(server), '--prefix=vol/', 'disk'];
   let proc: S3backerProcess | undefined;
   let loop: string | undefined;
   let ext4Mounted = false;

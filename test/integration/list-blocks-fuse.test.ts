@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startS3rver, type S3rverServer } from '../helpers/s3rver-server.js';
+import { startS3rver, s3rverFlags, type S3rverServer } from '../helpers/s3rver-server.js';
 import { S3backerProcess } from '../helpers/s3backer-process.js';
 import { skipUnlessFuse, fuseUnavailableReason } from '../helpers/fuse-support.js';
 import { runCommand } from '../helpers/run-command.js';
@@ -26,7 +26,7 @@ const stat = (text: string, name: string) => /^(\S+)\s+(.*)$/m.exec(text.split('
 async function mkfsDeletes(bucket: string, extra: string[]): Promise<number> {
   const mnt = join(work, bucket);
   await mkdir(mnt, { recursive: true });
-  const proc = await S3backerProcess.start(mnt, [`--baseURL=${server!.endpoint}`, `--accessId=${server!.accessId}`, `--accessKey=${server!.accessKey}`,
+  const proc = await S3backerProcess.start(mnt, [...s3rverFlags(server!),
     '--size=64m', '--blockSize=64k', ...extra, bucket]);
   try {
     if (extra.includes('--listBlocks')) {
