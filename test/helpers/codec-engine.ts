@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Engine } from '../../src/engine/engine.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
@@ -114,4 +115,28 @@ export async function assertReadRejects(encoding: string, plugin: S3BackerPlugin
     return true;
   });
   await engine.shutdown();
+}
+
+/**
+ * In a fresh node process: whether a module whose path contains `packageName` is loaded once
+ * `exportName({ encode: true })` from the plugin module `pluginModule` (a path under plugins/, as
+ * 'compress-lz4/index.js') is created and applied to an engine, and once that engine is mounted.
+ */
+export function codecLibraryLoaded(pluginModule: string, exportName: string, packageName: string): { atApply: boolean; atMount: boolean } {
+  const dist = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = `
+    import { createRequire } from 'node:module';
+    const { ${exportName}: plugin } = await import(${dist(`../../plugins/${pluginModule}`)});
+    const { memoryPlugin } = await import(${dist('../../plugins/memory/index.js')});
+    const { Engine } = await import(${dist('../../src/engine/engine.js')});
+    const { testConfig } = await import(${dist('./test-config.js')});
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes(${JSON.stringify(packageName)}));
+    const engine = Engine.create(testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096 }), [memoryPlugin(), plugin({ encode: true })]);
+    const atApply = loaded();
+    await engine.mount();
+    console.log(JSON.stringify({ atApply, atMount: loaded() }));
+    await engine.shutdown();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as { atApply: boolean; atMount: boolean };
 }

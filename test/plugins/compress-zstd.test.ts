@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { StoredObject } from '../../src/engine/object-store.js';
 import { deflatePlugin } from '../../plugins/compress-deflate/index.js';
@@ -11,7 +10,7 @@ import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { loadFixtureCases, fixtureToStored, writeFixturePlaintext } from '../helpers/c-fixtures.js';
 import {
   CODEC_BLOCK as BLOCK, assertEncodeOffStoresPlain, assertFixtureReads, assertReadRejects as assertCodecReadRejects, assertZeroBlocksDeleted,
-  codecEngine, compressibleSample as sample, storedBlock,
+  codecEngine, codecLibraryLoaded, compressibleSample as sample, storedBlock,
 } from '../helpers/codec-engine.js';
 
 const T = { timeout: 60_000 };
@@ -160,25 +159,11 @@ test('no zstd library: decoding a zstd block is S3B_CODEC_UNAVAILABLE naming the
   await engine.shutdown();
 });
 
-test('the zstd library is loaded lazily: not when the plugin is created and applied, only at mount (encode on)', T, () => {
-  const dist = (path: string) => new URL(path, import.meta.url).href;
-  const script = `
-    import { createRequire } from 'node:module';
-    const { zstdPlugin } = await import(${JSON.stringify(dist('../../plugins/compress-zstd/index.js'))});
-    const { memoryPlugin } = await import(${JSON.stringify(dist('../../plugins/memory/index.js'))});
-    const { Engine } = await import(${JSON.stringify(dist('../../src/engine/engine.js'))});
-    const { testConfig } = await import(${JSON.stringify(dist('../helpers/test-config.js'))});
-    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('zstd-napi'));
-    const engine = Engine.create(testConfig({ store: 'memory', size: 1 << 20, blockSize: 4096 }), [memoryPlugin(), zstdPlugin({ encode: true })]);
-    const atApply = loaded();
-    await engine.mount();
-    console.log(JSON.stringify({ atApply, atMount: loaded(), zlibZstd: typeof (await import('node:zlib')).zstdCompress === 'function' }));
-    await engine.shutdown();`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.equal(child.status, 0, child.stderr);
-  const result = JSON.parse(child.stdout) as { atApply: boolean; atMount: boolean; zlibZstd: boolean };
+test('the zstd library is loaded lazily: not when the plugin is created and applied, only at mount (encode on)', T, async () => {
+  const result = codecLibraryLoaded('compress-zstd/index.js', 'zstdPlugin', 'zstd-napi');
   assert.equal(result.atApply, false, 'zstd-napi not loaded by import, create or apply');
-  if (!result.zlibZstd) assert.equal(result.atMount, true, 'zstd-napi loaded at mount (this Node has no zstd in node:zlib)');
+  const zlibZstd = typeof (await import('node:zlib') as { zstdCompress?: unknown }).zstdCompress === 'function';
+  if (!zlibZstd) assert.equal(result.atMount, true, 'zstd-napi loaded at mount (this Node has no zstd in node:zlib)');
 });
 
 test('bad options throw S3B_CONFIG_INVALID when the plugin is created, saying what is allowed', T, () => {
