@@ -3,18 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nextRetryPause, pauseCeiling, retrySchedule, type RetryPolicy } from '../../plugins/retry/index.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure names the seed that shows it. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small deterministic PRNG, so a failure names the seed that shows it.
+import { seededRandom as seeded } from '../../plugins/chaos/seeded-random.js';
 
 /** Every pause a request that always fails takes, with the ceiling each was drawn under. */
 function run(policy: RetryPolicy, random: () => number): Array<{ pause: number; ceiling: number }> {
