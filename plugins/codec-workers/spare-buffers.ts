@@ -5,6 +5,8 @@ import { transferableCopy } from './transferable-buffer.js';
  * job's bytes. A fresh buffer per job costs more than the copy into it: measured on the project's
  * 2-core VM, copying 1 MiB into a new allocation took 84–134 µs, into a reused one 37–39 µs (the
  * difference is the kernel faulting in and zeroing fresh pages, and later the GC freeing them).
+ * Through the object pipeline, AES + HMAC at 1 MiB through the threads, four alternations: reused
+ * buffers wrote 740–804 MB/s against 703–758 with fresh ones, and read 870–997 against 825–927.
  *
  * Buffers are kept by capacity class, a length rounded up to an eighth of its power of two (at
  * most 12.5% unused), so blocks of one size, or of nearby compressed sizes, share a class; at most
