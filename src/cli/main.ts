@@ -4,9 +4,6 @@ import { loadConfigFile } from '../config/load-config-file.js';
 import { resolveConfig, detectCommand } from '../config/merge-config.js';
 import { helpText } from '../config/help-text.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
-import { mountCommand } from './commands/mount.js';
-import { eraseCommand } from './commands/erase.js';
-import { resetMountedFlagCommand } from './commands/reset-mounted-flag.js';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,12 +26,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`s3backer version ${version()}\n`);
       return 0;
+    // Each command loads what it needs when it runs: --help and --version load no SDK, no FUSE.
     case 'erase':
-      return eraseCommand(resolved.config);
+      return (await import('./commands/erase.js')).eraseCommand(resolved.config);
     case 'reset-mounted-flag':
-      return resetMountedFlagCommand(resolved.config);
+      return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config);
     case 'mount':
-      return mountCommand(resolved.config, resolved.fuseOptions, argv);
+      return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv);
   }
 }
 

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+/**
+ * Load what a command needs when it needs it: `--help` and `--version` load no AWS SDK, no FUSE
+ * binding and no codec library (a broken FUSE install must not break `--help`).
+ */
+const MAIN = JSON.stringify(new URL('../../src/cli/main.js', import.meta.url).href);
+const HEAVY = /@aws-sdk|@smithy|fuse-native|fuse-shared-library|lz4-napi|zstd-napi/;
+
+for (const flag of ['--help', '--version']) {
+  test(`${flag} loads no SDK, no FUSE and no codec library`, { timeout: 20_000 }, () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      const cli = await import(${MAIN});
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = () => true;
+      const code = await cli.run([${JSON.stringify(flag)}]);
+      process.stdout.write = write;
+      console.log(JSON.stringify({ code, loaded: Object.keys(createRequire(import.meta.url).cache) }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    const { code, loaded } = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { code: number; loaded: string[] };
+    assert.equal(code, 0);
+    assert.deepEqual(loaded.filter((path) => HEAVY.test(path)), []);
+  });
+}
+
+test('a mount does load them (the check above can see a load)', { timeout: 20_000 }, () => {
+  const script = `
+    import { createRequire } from 'node:module';
+    await import(${JSON.stringify(new URL('../../src/cli/commands/mount.js', import.meta.url).href)});
+    console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const loaded = JSON.parse(child.stdout) as string[];
+  assert.ok(loaded.some((path) => /fuse-native/.test(path)), 'the FUSE binding');
+  assert.ok(loaded.some((path) => /@aws-sdk/.test(path)), 'the AWS SDK');
+});
