@@ -1,6 +1,7 @@
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { checkCompressorOptions } from './check-compressor-options.js';
 import { decodeLimit } from './decode-limit.js';
 import { zlibCompress, zlibDecompress } from './zlib-codec.js';
 
@@ -46,21 +47,11 @@ export function deflatePlugin(options: DeflatePluginOptions = {}): S3BackerPlugi
 const ALLOWED = 'allowed: { encode?: boolean; level?: -1 (default, = 6) or 0 (no compression) to 9 (best) }';
 
 function checkOptions(options: DeflatePluginOptions): { encode: boolean; level: number } {
-  if (typeof options !== 'object' || options === null) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `deflate plugin options must be an object; ${ALLOWED}`, { plugin: DEFLATE_PLUGIN_NAME });
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'encode' && key !== 'level') {
-      throw new S3BackerError('S3B_CONFIG_INVALID', `deflate plugin has no option "${key}"; ${ALLOWED}`, { plugin: DEFLATE_PLUGIN_NAME });
-    }
-  }
-  if (options.encode !== undefined && typeof options.encode !== 'boolean') {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `deflate plugin option "encode" must be true or false, not ${JSON.stringify(options.encode)}`, { plugin: DEFLATE_PLUGIN_NAME });
-  }
+  const encode = checkCompressorOptions(DEFLATE_PLUGIN_NAME, options, ALLOWED);
   const level = options.level ?? -1;
   // The C tool's deflate_lparse (compress.c): Z_DEFAULT_COMPRESSION (-1), Z_NO_COMPRESSION (0), Z_BEST_SPEED (1) .. Z_BEST_COMPRESSION (9).
   if (!Number.isInteger(level) || level < -1 || level > 9) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `invalid deflate compression level ${JSON.stringify(options.level)}: use -1 (the default, same as 6) or an integer from 0 (no compression) to 9 (best compression)`, { plugin: DEFLATE_PLUGIN_NAME });
   }
-  return { encode: options.encode === true, level };
+  return { encode, level };
 }

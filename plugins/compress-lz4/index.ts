@@ -3,6 +3,7 @@ import type { BlockContext } from '../../src/engine/hooks.js';
 import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
+import { checkCompressorOptions } from '../compress-deflate/check-compressor-options.js';
 import { loadLz4Library, type Lz4Library, type Lz4Loader } from './lz4-library.js';
 import { checkLz4Frame } from './lz4-frame-check.js';
 
@@ -75,19 +76,9 @@ function unavailable(reason: string, block: BlockContext, writing = false): S3Ba
 }
 
 function checkOptions(options: Lz4PluginOptions): { encode: boolean } {
-  if (typeof options !== 'object' || options === null) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', 'lz4 plugin options must be an object; allowed: { encode?: boolean }', { plugin: LZ4_PLUGIN_NAME });
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'encode' && key !== 'level') {
-      throw new S3BackerError('S3B_CONFIG_INVALID', `lz4 plugin has no option "${key}"; allowed: { encode?: boolean }`, { plugin: LZ4_PLUGIN_NAME });
-    }
-  }
+  const encode = checkCompressorOptions(LZ4_PLUGIN_NAME, options, 'allowed: { encode?: boolean }');
   if (options.level !== undefined) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `lz4 has no compression levels (got level ${JSON.stringify(options.level)}): remove the level (--compress-level) or use --compress=deflate or --compress=zstd`, { plugin: LZ4_PLUGIN_NAME });
   }
-  if (options.encode !== undefined && typeof options.encode !== 'boolean') {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `lz4 plugin option "encode" must be true or false, not ${JSON.stringify(options.encode)}`, { plugin: LZ4_PLUGIN_NAME });
-  }
-  return { encode: options.encode === true };
+  return { encode };
 }

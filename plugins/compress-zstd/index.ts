@@ -3,6 +3,7 @@ import type { BlockContext } from '../../src/engine/hooks.js';
 import { Stage } from '../../src/engine/stages.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
+import { checkCompressorOptions } from '../compress-deflate/check-compressor-options.js';
 import { loadZstdLibrary, type ZstdLibrary, type ZstdLoader } from './zstd-library.js';
 import { pooledZstd, ZSTD_WORKER_MIN_BYTES } from './pooled-zstd.js';
 import { acquireSharedCodecWorkerPool, type CodecWorkerPoolLease } from '../codec-workers/shared-codec-worker-pool.js';
@@ -132,17 +133,7 @@ function unavailable(reason: string, block: BlockContext, writing = false): S3Ba
 const ALLOWED = `allowed: { encode?: boolean; level?: an integer from ${MIN_LEVEL} (fastest) to ${MAX_LEVEL} (smallest), 0 or unset = ${DEFAULT_LEVEL} }`;
 
 function checkOptions(options: ZstdPluginOptions): { encode: boolean; level: number } {
-  if (typeof options !== 'object' || options === null) {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `zstd plugin options must be an object; ${ALLOWED}`, { plugin: ZSTD_PLUGIN_NAME });
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'encode' && key !== 'level') {
-      throw new S3BackerError('S3B_CONFIG_INVALID', `zstd plugin has no option "${key}"; ${ALLOWED}`, { plugin: ZSTD_PLUGIN_NAME });
-    }
-  }
-  if (options.encode !== undefined && typeof options.encode !== 'boolean') {
-    throw new S3BackerError('S3B_CONFIG_INVALID', `zstd plugin option "encode" must be true or false, not ${JSON.stringify(options.encode)}`, { plugin: ZSTD_PLUGIN_NAME });
-  }
+  const encode = checkCompressorOptions(ZSTD_PLUGIN_NAME, options, ALLOWED);
   const level = options.level ?? DEFAULT_LEVEL;
   // The C tool's zstd_lparse (compress.c): ZSTD_minCLevel() .. ZSTD_maxCLevel().
   if (!Number.isInteger(level) || level < MIN_LEVEL || level > MAX_LEVEL) {
@@ -150,5 +141,5 @@ function checkOptions(options: ZstdPluginOptions): { encode: boolean; level: num
       `invalid zstd compression level ${JSON.stringify(options.level)}: use an integer from ${MIN_LEVEL} (fastest) to ${MAX_LEVEL} (smallest); the default is ${DEFAULT_LEVEL}`,
       { plugin: ZSTD_PLUGIN_NAME });
   }
-  return { encode: options.encode === true, level };
+  return { encode, level };
 }
