@@ -48,7 +48,11 @@ export class ClockSkew {
     if (this.disabled || serverTime === undefined) return false;
     const offset = updatedOffset(serverTime, this.holder.systemClockOffset, requestSentAt, age);
     this.holder.systemClockOffset = offset;
-    return Math.abs(offset) >= SKEW_THRESHOLD_MS && offset !== offsetWhenSigned;
+    // The SDK flags any offset that differs from the one signed with (`newOffset !== preRequestOffset`);
+    // the Date header has whole seconds, so a repeat of the same skew differs by milliseconds and would
+    // be flagged again on every error. Ours requires the signing clock to have moved by the threshold,
+    // so a retry is only spent when the next signature really carries a different time.
+    return Math.abs(offset) >= SKEW_THRESHOLD_MS && Math.abs(offset - offsetWhenSigned) >= SKEW_THRESHOLD_MS;
   }
 }
 

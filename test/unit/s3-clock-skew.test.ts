@@ -25,6 +25,9 @@ test('ClockSkew: an error answer flags a correction of at least 4 minutes that c
   const clock = new ClockSkew(holder);
   assert.equal(clock.correct(httpDate(Date.now() + HOUR), Date.now(), 0, undefined), true, 'a big correction: retry');
   assert.equal(clock.correct(httpDate(Date.now() + HOUR), Date.now(), holder.systemClockOffset, undefined), false, 'already corrected: no retry loop');
+  // The Date header has whole seconds: the same skew seen a second later is still no new correction.
+  assert.equal(clock.correct(httpDate(Date.now() + HOUR), Date.now(), holder.systemClockOffset - 1500, undefined), false, 'a second apart: no retry loop');
+  assert.equal(clock.correct(httpDate(Date.now() + HOUR), Date.now(), HOUR - 300_000, undefined), true, 'moved by 5 minutes: retry');
   holder.systemClockOffset = 0;
   assert.equal(clock.correct(httpDate(Date.now() + 60_000), Date.now(), 0, undefined), false, 'a minute is not clock skew');
   assert.ok(holder.systemClockOffset > 55_000, 'but it is adopted');
