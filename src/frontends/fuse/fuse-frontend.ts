@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { BlockDevice } from '../../engine/block-device.js';
+import type { Frontend, StopRequest } from '../frontend.js';
 import type { Logger } from '../../engine/logger.js';
 import { S3BackerError } from '../../errors/s3backer-error.js';
 import { errnoOf } from '../../errors/errno.js';
@@ -33,7 +34,7 @@ export interface FuseFrontendOptions {
 }
 
 /** What became of a request to unmount (`FuseFrontend.requestUnmount`). */
-export type UnmountRequest =
+type UnmountRequest =
   /** The kernel unmounted it: the FUSE loop is ending and `closed` will settle. */
   | { outcome: 'unmounted' }
   /** It is no longer attached (`umount -l`, or already unmounted): the loop ends when the last open file is released. */
@@ -58,7 +59,7 @@ const FALLOC_FL_ZERO_RANGE = 0x10;
  * is async; fuse-native's libfuse runs several kernel requests at once. fsync and flush return
  * only when the block device says all acknowledged writes are stored.
  */
-export class FuseFrontend {
+export class FuseFrontend implements Frontend {
   private readonly started = new Date();
   private mtime = new Date();
   private atime = new Date();
@@ -78,16 +79,49 @@ export class FuseFrontend {
    * after `umount -l` has removed the mount from the mount table.
    */
   readonly closed: Promise<void>;
+  readonly description: string;
+  private device!: BlockDevice;
 
-  constructor(
-    private readonly device: BlockDevice,
-    private readonly options: FuseFrontendOptions,
-  ) {
+  constructor(private readonly options: FuseFrontendOptions) {
     this.diskFile = join(options.mountPoint, options.filename);
+    this.description = options.mountPoint;
     this.closed = new Promise<void>((resolve) => { this.endLoop = resolve; });
   }
 
-  async mount(): Promise<void> {
+  async start(device: BlockDevice): Promise<void> {
+    this.device = device;
+    await this.mount();
+  }
+
+  /**
+   * SIGTERM/SIGINT, and the retries a second apart while busy: a NON-lazy unmount (requestUnmount).
+   * `why` is undefined for a retry, which reports only news.
+   */
+  async requestStop(why?: string): Promise<StopRequest> {
+    const mountPoint = this.options.mountPoint;
+    const result = await this.requestUnmount();
+    switch (result.outcome) {
+      case 'unmounted':
+        return { outcome: 'stopping', message: why ? `${why}: unmounted ${mountPoint}` : `unmounted ${mountPoint}: its last user let go` };
+      case 'detached':
+        return why
+          ? { outcome: 'stopping', message: `${why}: ${mountPoint} is already unmounted (umount -l?) but a file on it is still open (a loop device?); serving until it is released` }
+          : { outcome: 'stopping' };
+      case 'busy': {
+        const { diskFile, holders } = result;
+        return {
+          outcome: 'busy',
+          message: holders.length > 0
+            ? `${diskFile} is still in use by ${holders.join(', ')} (detach it with: umount <fs>; ${holders.map((device) => `losetup -d ${device}`).join('; ')}); serving until it is released`
+            : `${mountPoint} is still in use (no loop device holds ${diskFile}; see fuser -vm ${mountPoint}); serving until it is released`,
+        };
+      }
+      case 'failed':
+        return { outcome: 'busy', message: `cannot unmount ${mountPoint}: ${result.message}; serving, and retrying every second` };
+    }
+  }
+
+  private async mount(): Promise<void> {
     this.diskFile = join(await realpath(this.options.mountPoint).catch(() => this.options.mountPoint), this.options.filename);
     const extra = this.mountOptions();
     class S3BackerFuse extends Fuse {
@@ -123,7 +157,7 @@ export class FuseFrontend {
    * hold it. fuse-native's own `unmount()` is lazy (`fusermount -uz`): it would detach the mount at
    * once and leave a loop device writing into a disk that is about to shut down.
    */
-  async requestUnmount(): Promise<UnmountRequest> {
+  private async requestUnmount(): Promise<UnmountRequest> {
     if (this.ended || !(await this.attached())) return { outcome: 'detached' };
     const { code, stderr } = await new Promise<{ code: number | string | undefined; stderr: string }>((resolve) => {
       // LC_ALL=C: the busy test below reads strerror's English text.
