@@ -31,6 +31,24 @@ export function checkCrossFlags(merged: Readonly<Record<string, unknown>>, given
   checkServerSideEncryption(merged);
   checkCompanionFlags(merged, given);
   checkCodecFlags(merged);
+  checkNbdFlags(merged, given);
+}
+
+/** The FUSE directory's options, which mean nothing to an NBD export. */
+const FUSE_ONLY: readonly OptionKey[] = Object.freeze(['filename', 'fileMode', 'statsFilename', 'directIO'] satisfies OptionKey[]);
+
+function checkNbdFlags(merged: Readonly<Record<string, unknown>>, given: ReadonlySet<OptionKey>): void {
+  const nbd = merged.nbd === true ? '--nbd' : merged.nbdListen !== undefined ? '--nbd-listen' : undefined;
+  const cert = merged.nbdTlsCert !== undefined;
+  const key = merged.nbdTlsKey !== undefined;
+  if ((cert || key) && merged.nbdListen === undefined) {
+    fail(`${flag(cert ? 'nbdTlsCert' : 'nbdTlsKey')} is for an NBD export served with --nbd-listen${merged.nbd === true ? ' (--nbd serves nbd-client on a private Unix socket, where TLS adds nothing)' : ''}; drop it or add --nbd-listen=ADDRESS`);
+  }
+  if (cert !== key) fail(`${flag(cert ? 'nbdTlsCert' : 'nbdTlsKey')} needs ${flag(cert ? 'nbdTlsKey' : 'nbdTlsCert')} too: TLS needs both the certificate and its private key`);
+  if (nbd === undefined) return;
+  // The C tool adds no FUSE defaults in NBD mode and has no file to name; a flag that does nothing hides a mistake.
+  const fuseOnly = FUSE_ONLY.filter((option) => given.has(option));
+  if (fuseOnly.length > 0) fail(`${fuseOnly.map(flag).join(', ')} ${fuseOnly.length === 1 ? 'is' : 'are'} for the FUSE mount and mean nothing with ${nbd}; drop ${fuseOnly.length === 1 ? 'it' : 'them'}`);
 }
 
 function fail(message: string): never {

@@ -11,6 +11,7 @@ export const GROUP_TITLES: Readonly<Record<OptionGroup, string>> = Object.freeze
   cache: 'Block cache',
   codec: 'Compression and encryption',
   fuse: 'FUSE mount',
+  nbd: 'NBD export',
   general: 'General',
 });
 

@@ -29,6 +29,7 @@ export interface ResolvedCommandLine {
 
 export const USAGE = Object.freeze({
   mount: 's3backer [options] bucket[/subdir] mountpoint',
+  nbd: 's3backer --nbd-listen=ADDRESS [options] bucket[/subdir]  or  s3backer --nbd [options] bucket[/subdir] /dev/nbdX',
   erase: 's3backer --erase [options] bucket[/subdir]',
   'reset-mounted-flag': 's3backer --reset-mounted-flag [options] bucket[/subdir]',
 });
@@ -42,6 +43,14 @@ export function detectCommand(cli: ParsedCommandLine): CommandName {
   if (cli.options.version === true) return 'version';
   if (cli.options.erase === true && cli.options.resetMountedFlag === true) {
     throw new S3BackerError('S3B_CONFIG_INVALID', '--erase and --reset-mounted-flag cannot be combined; run them one after the other');
+  }
+  const nbdFlag = cli.options.nbd === true ? '--nbd' : cli.options.nbdListen !== undefined ? '--nbd-listen' : undefined;
+  if (nbdFlag !== undefined && (cli.options.erase === true || cli.options.resetMountedFlag === true)) {
+    // As the C tool's main.c: the maintenance commands serve nothing.
+    throw new S3BackerError('S3B_CONFIG_INVALID', `${nbdFlag} cannot be combined with ${cli.options.erase === true ? '--erase' : '--reset-mounted-flag'}; run that without ${nbdFlag}`);
+  }
+  if (cli.options.nbd === true && cli.options.nbdListen !== undefined) {
+    throw new S3BackerError('S3B_CONFIG_INVALID', '--nbd and --nbd-listen cannot be combined: --nbd serves on a private socket for nbd-client; give one of them');
   }
   if (cli.options.erase === true) return 'erase';
   if (cli.options.resetMountedFlag === true) return 'reset-mounted-flag';
@@ -85,10 +94,17 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     merged.store = 'dir';
   }
 
+  const nbd = merged.nbd === true || merged.nbdListen !== undefined;
+  // As in the C tool (main.c): in NBD mode the kernel reads ahead, so ours is off unless given.
+  if (nbd && command === 'mount') {
+    if (!given.has('readAhead')) merged.readAhead = 0;
+  }
+
   let bucket = '';
   let mountPoint: string | undefined;
+  let nbdDevice: string | undefined;
   if (!info) {
-    ({ bucket, mountPoint } = resolvePositionals(cli, file, command, merged, cwd));
+    ({ bucket, mountPoint, nbdDevice } = resolvePositionals(cli, file, command, merged, cwd));
     checkCrossFlags(merged, given);
   } else if (cli.positionals[0] !== undefined) {
     bucket = cli.positionals[0];
@@ -98,6 +114,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     ...merged,
     bucket,
     ...(mountPoint === undefined ? {} : { mountPoint }),
+    ...(nbdDevice === undefined ? {} : { nbdDevice }),
     // The array is frozen; plugin objects are not: they belong to their authors and may keep state.
     plugins: Object.freeze(file.plugins),
   } as unknown as ResolvedConfig;
@@ -212,18 +229,21 @@ function isPlugin(value: unknown): value is S3BackerPlugin {
  * argument replaces the file's `bucket` as a whole; its `/subdir` is the command line's prefix.
  */
 function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command: 'mount' | 'erase' | 'reset-mounted-flag',
-  merged: Record<string, unknown>, cwd: string): { bucket: string; mountPoint?: string } {
-  const usage = `usage: ${USAGE[command]}; see --help`;
+  merged: Record<string, unknown>, cwd: string): { bucket: string; mountPoint?: string; nbdDevice?: string } {
+  const listen = command === 'mount' && merged.nbdListen !== undefined;
+  const usage = `usage: ${USAGE[listen || merged.nbd === true ? 'nbd' : command]}; see --help`;
   const positionals = cli.positionals;
-  const maxPositionals = command === 'mount' ? 2 : 1;
+  const maxPositionals = command === 'mount' && !listen ? 2 : 1;
   if (positionals.length > maxPositionals) {
     const extra = positionals.slice(maxPositionals).map((p) => `"${p}"`).join(' ');
-    throw new S3BackerError('S3B_USAGE', command === 'mount'
+    throw new S3BackerError('S3B_USAGE', listen
+      ? `--nbd-listen serves with no mount point (got ${extra}); ${usage}`
+      : command === 'mount'
       ? `too many arguments: ${extra}; ${usage}`
       : `--${command} takes no mount point (got ${extra}); ${usage}`);
   }
   const fileHasBucket = file.bucket !== undefined || file.problems.bucket !== undefined;
-  const [bucketArg, mountPointArg] = command === 'mount' && positionals.length === 1 && fileHasBucket
+  const [bucketArg, mountPointArg] = command === 'mount' && !listen && positionals.length === 1 && fileHasBucket
     ? [undefined, positionals[0]]
     : [positionals[0], positionals[1]];
 
@@ -244,7 +264,12 @@ function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command
   }
   merged.prefix = resolvePrefix(cli, file, subdir, bucketArg !== undefined, bucketText);
 
-  if (command !== 'mount') return { bucket };
+  if (command !== 'mount' || listen) return { bucket };
+  if (merged.nbd === true) {
+    // The C tool's `--nbd … bucket /dev/nbdX`: the second argument is the kernel's NBD device.
+    if (mountPointArg === undefined || mountPointArg === '') throw new S3BackerError('S3B_USAGE', `missing NBD device (/dev/nbdX); ${usage}`);
+    return { bucket, nbdDevice: resolve(cwd, mountPointArg) };
+  }
   const mountPointText = mountPointArg ?? fileValue(file, 'mountPoint') as string | undefined;
   if (mountPointText === undefined || mountPointText === '') {
     throw new S3BackerError('S3B_USAGE', `missing mount point; ${usage}`);

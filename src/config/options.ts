@@ -5,7 +5,7 @@ import { parseSize, formatSize } from './parse-size.js';
  * `--name=value`, `-o name=value`), the `defineConfig` types, `--help`, and `docs/config.md` all
  * derive from it, and a test fails when they drift.
  */
-export type OptionGroup = 'volume' | 'store' | 's3' | 'cache' | 'codec' | 'fuse' | 'general';
+export type OptionGroup = 'volume' | 'store' | 's3' | 'cache' | 'codec' | 'fuse' | 'nbd' | 'general';
 
 interface OptionBase<T> {
   /** The flag name, as the C s3backer spells it (without `--`). */
@@ -213,6 +213,16 @@ export const OPTION_TABLE = {
     doc: 'The C tool\'s `-s` (FUSE single-threaded): one request at a time reaches the disk.' },
   foreground: { flag: 'foreground', type: 'boolean', group: 'fuse', default: false, aliases: ['f'],
     doc: 'Stay in the foreground (`-f`); by default s3backer returns once the disk is mounted and serves it in the background.' },
+
+  // --- NBD (instead of the FUSE directory) ---
+  nbdListen: { flag: 'nbd-listen', type: 'string', group: 'nbd', metavar: 'ADDRESS', cliOnly: true,
+    doc: 'Serve the disk as an NBD export instead of a FUSE file, with no mount point: `unix:/path/to.sock` or `HOST:PORT` (give a loopback host unless clients are elsewhere; then use --nbd-tls-cert). Serves until SIGTERM/SIGINT; read-ahead is off unless given (the client\'s kernel reads ahead).' },
+  nbd: { flag: 'nbd', type: 'boolean', group: 'nbd', default: false, cliOnly: true,
+    doc: 'The C tool\'s NBD mode: `s3backer --nbd [options] bucket[/subdir] /dev/nbdX` serves the export on a private Unix socket (in `$S3B_NBD_DIR`, default /run/s3backer-nbd) and attaches it to the kernel device with `nbd-client`; `nbd-client -d /dev/nbdX` or a signal detaches it and stops. Root only; read-ahead is off unless given.' },
+  nbdTlsCert: { flag: 'nbd-tls-cert', type: 'string', group: 'nbd', metavar: 'FILE',
+    doc: 'PEM certificate (chain) for NBD over TLS (`NBD_OPT_STARTTLS`); with --nbd-tls-key, clients must then use TLS.' },
+  nbdTlsKey: { flag: 'nbd-tls-key', type: 'string', group: 'nbd', metavar: 'FILE',
+    doc: 'PEM private key of --nbd-tls-cert.' },
 
   // --- general ---
   config: { flag: 'config', type: 'string', group: 'general', metavar: 'FILE', cliOnly: true,

@@ -13,6 +13,8 @@ export type ResolvedConfig = Readonly<
     bucket: string;
     /** Mount point, for the FUSE frontend. */
     mountPoint?: string;
+    /** The kernel NBD device (`/dev/nbdX`) that `--nbd` attaches the export to. */
+    nbdDevice?: string;
     /** Explicit and third-party plugins from the config file, in order. */
     plugins: readonly S3BackerPlugin[];
   }
