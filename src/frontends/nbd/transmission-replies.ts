@@ -1,0 +1,83 @@
+import {
+  MAX_STRING_BYTES, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, NBD_REPLY_TYPE_NONE, NBD_REPLY_TYPE_OFFSET_DATA, NBD_SIMPLE_REPLY_MAGIC,
+  NBD_STRUCTURED_REPLY_MAGIC, SIMPLE_REPLY_HEADER_LENGTH, STRUCTURED_REPLY_HEADER_LENGTH,
+} from './nbd-protocol.js';
+
+/**
+ * The bytes of transmission-phase replies. Each reply is built as ONE buffer, so that replies of
+ * requests served concurrently can never interleave on the socket.
+ */
+
+function simpleHeader(target: Buffer, cookie: Buffer, error: number): void {
+  target.writeUInt32BE(NBD_SIMPLE_REPLY_MAGIC, 0);
+  target.writeUInt32BE(error, 4);
+  cookie.copy(target, 8);
+}
+
+function chunkHeader(target: Buffer, at: number, cookie: Buffer, flags: number, type: number, length: number): void {
+  target.writeUInt32BE(NBD_STRUCTURED_REPLY_MAGIC, at);
+  target.writeUInt16BE(flags, at + 4);
+  target.writeUInt16BE(type, at + 6);
+  cookie.copy(target, at + 8);
+  target.writeUInt32BE(length, at + 16);
+}
+
+/** Success of a command without data (also allowed once structured replies are negotiated). */
+export function successReply(cookie: Buffer): Buffer {
+  const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH);
+  simpleHeader(reply, cookie, 0);
+  return reply;
+}
+
+/**
+ * A failed request: a simple reply with the error, or with structured replies a final
+ * NBD_REPLY_TYPE_ERROR chunk whose message a client can show to its user.
+ */
+export function errorReply(structured: boolean, cookie: Buffer, error: number, message: string): Buffer {
+  if (!structured) {
+    const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH);
+    simpleHeader(reply, cookie, error);
+    return reply;
+  }
+  const text = truncateUtf8(message, MAX_STRING_BYTES);
+  const reply = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH + 6 + text.length);
+  chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, 6 + text.length);
+  reply.writeUInt32BE(error, STRUCTURED_REPLY_HEADER_LENGTH);
+  reply.writeUInt16BE(text.length, STRUCTURED_REPLY_HEADER_LENGTH + 4);
+  text.copy(reply, STRUCTURED_REPLY_HEADER_LENGTH + 6);
+  return reply;
+}
+
+/**
+ * The reply to a successful read with room for its data: the device reads straight into `data`,
+ * then `reply` goes out as it is. Structured: one NBD_REPLY_TYPE_OFFSET_DATA chunk flagged DONE
+ * (the data is complete before the header is sent, so no error can follow it).
+ */
+export function readReply(structured: boolean, cookie: Buffer, offset: number, length: number): { reply: Buffer; data: Buffer } {
+  if (!structured) {
+    const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH + length);
+    simpleHeader(reply, cookie, 0);
+    return { reply, data: reply.subarray(SIMPLE_REPLY_HEADER_LENGTH) };
+  }
+  if (length === 0) {
+    // An OFFSET_DATA chunk describes at least one byte: an empty read is answered with NONE.
+    const reply = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH);
+    chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, 0);
+    return { reply, data: reply.subarray(reply.length) };
+  }
+  const start = STRUCTURED_REPLY_HEADER_LENGTH + 8;
+  const reply = Buffer.allocUnsafe(start + length);
+  chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, 8 + length);
+  reply.writeBigUInt64BE(BigInt(offset), STRUCTURED_REPLY_HEADER_LENGTH);
+  return { reply, data: reply.subarray(start) };
+}
+
+/** At most `limit` bytes of `text` in UTF-8, cut between characters. */
+export function truncateUtf8(text: string, limit: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= limit) return bytes;
+  let end = limit;
+  // Back up over continuation bytes (10xxxxxx) so no character is cut in half.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
