@@ -94,9 +94,13 @@ export class LeanObjectClient {
     });
   }
 
-  /** The body is one Buffer: the socket's chunk as is when the body came in one, else one concat. */
-  async get(key: string): Promise<{ body: Buffer; info: LeanObjectInfo }> {
-    const answer = await this.exchange('GET', key, {}, undefined, true);
+  /**
+   * The body is one Buffer: the socket's chunk as is when the body came in one, else one concat.
+   * `ifMatch` is sent as the `If-Match` header, as given (if-match-header.ts makes the value): a
+   * server that holds another version answers 412, which rejects like any error status.
+   */
+  async get(key: string, options: { ifMatch?: string | undefined } = {}): Promise<{ body: Buffer; info: LeanObjectInfo }> {
+    const answer = await this.exchange('GET', key, options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch }, undefined, true);
     return { body: answer.body, info: objectInfo(answer.headers) };
   }
 

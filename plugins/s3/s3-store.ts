@@ -7,7 +7,7 @@ import {
   type S3ClientConfig, type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions, type DeleteManyResult } from '../../src/engine/object-store.js';
+import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type GetOptions, type ListOptions, type DeleteManyResult } from '../../src/engine/object-store.js';
 import { closedStoreError } from '../../src/engine/closed-store-error.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 import type { Logger } from '../../src/engine/logger.js';
@@ -20,6 +20,7 @@ import { resolveS3ObjectEndpoint } from './s3-object-endpoint.js';
 import { createS3Agents, type S3ConnectionOptions } from './s3-agents.js';
 import { putHeaders, type PutHeaderOptions, type PutHeaders } from './put-headers.js';
 import { bulkDelete } from './bulk-delete.js';
+import { ifMatchHeader } from './if-match-header.js';
 
 export interface S3StoreOptions {
   /** Service endpoint, e.g. `http://127.0.0.1:4568` or `https://s3.eu-west-1.amazonaws.com`. */
@@ -39,6 +40,13 @@ export interface S3StoreOptions {
    * ignores it and overwrites, so tests against it turn this off. Default true.
    */
   conditionalPut?: boolean;
+  /**
+   * Whether the server honours `If-Match` on GET, answering 412 for another version (AWS and
+   * radosgw do). s3rver 3.7.1 ignores it and answers 200, so tests against it turn this off.
+   * Either way `get(key, { ifMatch })` sends the header; this only sets `supports.conditionalGet`.
+   * Default true.
+   */
+  conditionalGet?: boolean;
   /** The volume's prefix; only for `description`, the engine already puts it in every key. */
   prefix?: string;
   stats?: S3Stats;
@@ -57,6 +65,9 @@ export interface S3StoreOptions {
   /** `--sse`, `--sse-key-id`, `--storageClass`: headers of every PUT (put-headers.ts). */
   putHeaders?: PutHeaderOptions;
 }
+
+/** The precondition a request carried: its 412 is the answer PreconditionFailedError, not a failure. */
+type Condition = { ifNoneMatch: true } | { ifMatch: string };
 
 /** Outcome of one attempt that answered 404 where 404 is an answer (GET/HEAD null, DELETE ok). */
 const NOT_FOUND = Symbol('not-found');
@@ -111,7 +122,7 @@ export class S3Store implements ObjectStore {
     this.timeoutMs = options.timeoutMs;
     this.objectPath = options.objectPath ?? 'lean';
     this.stats = options.stats ?? new S3Stats();
-    this.supports = { conditionalPut: options.conditionalPut ?? true, metadata: true };
+    this.supports = { conditionalPut: options.conditionalPut ?? true, metadata: true, conditionalGet: options.conditionalGet ?? true };
 
     const base = new URL(options.endpoint);
     const root = `${base.protocol}//${options.forcePathStyle ? base.host : `${options.bucket}.${base.host}`}${base.pathname.replace(/\/*$/, '/')}`;
@@ -168,21 +179,29 @@ export class S3Store implements ObjectStore {
     if (answer === NOT_FOUND) throw this.bucketNotFound('HTTP 404');
   }
 
-  async get(key: string): Promise<StoredObject | null> {
+  /**
+   * `ifMatch`: only that version (ec_protect.c's strict read, sent by http_io.c's
+   * http_io_read_block as `If-Match`); a server holding another answers 412, which rejects with
+   * PreconditionFailedError, never retried here (md5-protect decides what a stale answer means).
+   * A missing object is still null: S3 answers 404 before it evaluates If-Match.
+   */
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject | null> {
     this.check();
+    const ifMatch = options.ifMatch === undefined ? undefined : ifMatchHeader(options.ifMatch);
+    const conditional: Condition | undefined = options.ifMatch === undefined ? undefined : { ifMatch: options.ifMatch };
     const lean = this.lean !== undefined ? this.lean : await this.leanClient();
     if (lean !== null) {
       // The body is read inside the attempt, so a connection reset mid-body is retried too.
-      const answer = await this.perform('GET', key, () => lean.get(key), { notFoundIsAnswer: true });
+      const answer = await this.perform('GET', key, () => lean.get(key, { ifMatch }), { notFoundIsAnswer: true, conditional });
       if (answer === NOT_FOUND) return null;
       return { body: answer.body, ...objectInfo(answer.info, answer.body.length) };
     }
     const result = await this.perform('GET', key, async () => {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), this.sendOptions);
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(ifMatch === undefined ? {} : { IfMatch: ifMatch }) }), this.sendOptions);
       // Read the body inside the attempt, so a connection reset mid-body is retried too.
       const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
       return { response, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-    }, { notFoundIsAnswer: true });
+    }, { notFoundIsAnswer: true, conditional });
     if (result === NOT_FOUND) return null;
     const { response, body } = result;
     return {
@@ -217,6 +236,7 @@ export class S3Store implements ObjectStore {
     this.check();
     const metadata = options.metadata && Object.keys(options.metadata).length > 0 ? options.metadata : undefined;
     const ifNoneMatch = options.ifNoneMatch === '*';
+    const conditional: Condition | undefined = ifNoneMatch ? { ifNoneMatch: true } : undefined;
     const lean = this.lean !== undefined ? this.lean : await this.leanClient();
     let etag: string | undefined;
     if (lean !== null) {
@@ -229,7 +249,7 @@ export class S3Store implements ObjectStore {
         extra: this.putHeaders.wire,
         ifNoneMatch: ifNoneMatch ? '*' as const : undefined,
       };
-      const response = await this.perform('PUT', key, () => lean.put(key, body, headers), { notFoundIsAnswer: false, ifNoneMatch });
+      const response = await this.perform('PUT', key, () => lean.put(key, body, headers), { notFoundIsAnswer: false, conditional });
       if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
       etag = response.etag;
     } else {
@@ -245,7 +265,7 @@ export class S3Store implements ObjectStore {
         ...(this.acl ? { ACL: this.acl } : {}),
         ...this.putHeaders.sdk,
         ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-      }), this.sendOptions), { notFoundIsAnswer: false, ifNoneMatch });
+      }), this.sendOptions), { notFoundIsAnswer: false, conditional });
       if (response === NOT_FOUND) throw new Error('unreachable: PUT has no 404 answer');
       etag = response.ETag;
     }
@@ -365,7 +385,7 @@ export class S3Store implements ObjectStore {
    * sending it again may help.
    */
   private async perform<T>(method: S3Method, key: string | undefined, run: () => Promise<T>,
-    options: { notFoundIsAnswer: boolean; ifNoneMatch?: boolean; description?: string }): Promise<T | typeof NOT_FOUND> {
+    options: { notFoundIsAnswer: boolean; conditional?: Condition | undefined; description?: string }): Promise<T | typeof NOT_FOUND> {
     const what = `${method} ${key ?? options.description ?? this.bucket}`;
     const started = performance.now();
     try {
@@ -386,11 +406,11 @@ export class S3Store implements ObjectStore {
       }
       this.stats.recordFailure(failure);
       this.logger?.debug(`${what}: ${formatFailure(failure)}`);
-      throw this.translate(error, failure, what, key, options.ifNoneMatch === true);
+      throw this.translate(error, failure, what, key, options.conditional);
     }
   }
 
-  private translate(cause: unknown, failure: S3Failure, what: string, key: string | undefined, ifNoneMatch: boolean): Error {
+  private translate(cause: unknown, failure: S3Failure, what: string, key: string | undefined, conditional: Condition | undefined): Error {
     if (cause instanceof S3BackerError) return cause;
     const at = `${what} at ${this.description}`;
     // A request refused for clock skew goes again once the offset is corrected (as the SDK's retry strategy does).
@@ -404,7 +424,11 @@ export class S3Store implements ObjectStore {
         `${at} failed: ${formatFailure(failure)}; check the server's health, or raise --maxRetryPause to wait longer`, { cause, retryable });
     }
     if (failure.kind === 'not-found' && failure.code === 'NoSuchBucket') return this.bucketNotFound(formatFailure(failure), cause);
-    if (failure.kind === 'precondition' && ifNoneMatch && key !== undefined) return new PreconditionFailedError(key);
+    if (failure.kind === 'precondition' && conditional !== undefined && key !== undefined) {
+      return 'ifMatch' in conditional
+        ? new PreconditionFailedError(key, `object "${key}" at ${this.description} is not the version with ETag ${conditional.ifMatch} (If-Match: ${formatFailure(failure)})`)
+        : new PreconditionFailedError(key);
+    }
     if (failure.kind === 'auth') {
       return new S3BackerError('S3B_BACKEND_AUTH', `${at}: the server refused ${this.whoAmI()} (${formatFailure(failure)}); check --accessId, --accessKey and --accessFile (and that the key may use bucket "${this.bucket}")`, { cause, retryable });
     }

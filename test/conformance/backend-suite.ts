@@ -8,6 +8,7 @@ import { overwriteDeleteCases } from './cases/backend/overwrite-delete.js';
 import { listCases } from './cases/backend/list.js';
 import { concurrencyCases } from './cases/backend/concurrency.js';
 import { conditionalPutCases } from './cases/backend/conditional-put.js';
+import { conditionalGetCases } from './cases/backend/conditional-get.js';
 import { closedStoreCases } from './cases/backend/closed-store.js';
 import { bufferOwnershipCases } from './cases/backend/buffer-ownership.js';
 
@@ -27,6 +28,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
   ...listCases,
   ...concurrencyCases,
   ...conditionalPutCases,
+  ...conditionalGetCases,
   ...closedStoreCases,
   ...bufferOwnershipCases,
 ];

@@ -47,7 +47,7 @@ function s3rverStore(bucket: string, objectPath: ObjectPath, overrides: Partial<
   return new S3Store({
     endpoint: s3rver.endpoint, bucket, region: 'us-east-1', forcePathStyle: true,
     credentials: { kind: 'static', accessKeyId: s3rver.accessId, secretAccessKey: s3rver.accessKey, source: 'test' },
-    timeoutMs: 10_000, conditionalPut: false, objectPath, ...overrides,
+    timeoutMs: 10_000, conditionalPut: false, conditionalGet: false, objectPath, ...overrides,
   });
 }
 
