@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 import type { Frontend } from '../frontends/frontend.js';
 import { createEngine } from './run-engine.js';
-import { switchableLogSink, backgroundLogNotice } from './daemon-log-sink.js';
+import { switchableLogSink, backgroundLogNotice, backgroundLogTarget } from './daemon-log-sink.js';
 import { resolvePassword } from './read-password.js';
 import { startStatsFileMirror } from './stats-file-mirror.js';
 
@@ -39,7 +39,8 @@ export async function serveVolume(options: ServeOptions): Promise<number> {
   const isDaemon = process.env[DAEMON_ENV] !== undefined;
   // Ask for the password here, on the terminal, before going to the background.
   const password = isDaemon && process.env[PASSWORD_IPC_ENV] !== undefined ? await passwordFromParent() : await resolvePassword(given);
-  if (!given.foreground && !isDaemon) return daemonize(options.argv, options.target, password);
+  const logTarget = backgroundLogTarget(given.logFile === undefined ? undefined : resolve(given.logFile));
+  if (!given.foreground && !isDaemon) return daemonize(options.argv, options.target, password, backgroundLogNotice(logTarget));
   const config: ResolvedConfig = password === undefined ? given : Object.freeze({ ...given, password });
 
   const logging = switchableLogSink({ debug: config.debug, quiet: config.quiet });
@@ -57,7 +58,7 @@ export async function serveVolume(options: ServeOptions): Promise<number> {
     throw error;
   }
   if (isDaemon) {
-    logging.toSyslog();
+    logging.toBackground(logTarget);
     process.send?.({ type: 'ready', pid: process.pid });
     process.disconnect?.();
   }
@@ -156,7 +157,7 @@ function passwordFromParent(): Promise<string> {
   });
 }
 
-async function daemonize(argv: readonly string[], target: string, password: string | undefined): Promise<number> {
+async function daemonize(argv: readonly string[], target: string, password: string | undefined, logNotice: string): Promise<number> {
   // The child's stderr is a pipe to us, relayed while it starts; once it serves it logs to
   // syslog and we exit, so nobody's pipe stays open for the life of the mount.
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
@@ -173,7 +174,7 @@ async function daemonize(argv: readonly string[], target: string, password: stri
       if (message.type !== 'ready') return;
       process.stderr.write(`s3backer: s3backer process ${message.pid} for ${target} started\n`);
       // Errors after this point reach the user only as EIO: say where their reasons go.
-      process.stderr.write(`s3backer: ${backgroundLogNotice()}\n`);
+      process.stderr.write(`s3backer: ${logNotice}\n`);
       child.stderr!.destroy();
       child.disconnect();
       child.unref();

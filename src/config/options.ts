@@ -231,6 +231,8 @@ export const OPTION_TABLE = {
     doc: 'The C tool\'s flag file: each line is one more command-line argument (`#` starts a comment); also written `--configFile=FILE`.' },
   debug: { flag: 'debug', type: 'boolean', group: 'general', default: false, aliases: ['d'],
     doc: 'Log debug messages (each S3 request, each mount step).' },
+  logFile: { flag: 'logFile', type: 'string', group: 'general', metavar: 'FILE', defaultText: 'syslog; where nothing listens on /dev/log, /var/log/s3backer.log (root) or ~/.s3backer.log',
+    doc: 'Where the background process appends its log (with -f the log stays on stderr).' },
   quiet: { flag: 'quiet', type: 'boolean', group: 'general', default: false,
     doc: 'Do not print progress messages while starting.' },
   help: { flag: 'help', type: 'boolean', group: 'general', cliOnly: true, aliases: ['h', '?'], doc: 'Print this help and exit.' },
