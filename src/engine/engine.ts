@@ -73,7 +73,12 @@ export class Engine {
       throw new S3BackerError('S3B_CONFIG_DUPLICATE_PLUGIN', `two plugins are named "${plugin.name}"; remove one of them from the configuration`, { plugin: plugin.name });
     }
     this.pluginNames.add(plugin.name);
-    plugin.apply(this.pluginApi());
+    try {
+      plugin.apply(this.pluginApi());
+    } catch (error) {
+      // A third party's apply() that throws must say whose it is, not end the mount with a bare stack trace.
+      throw wrapPluginError(error, plugin.name, 'apply');
+    }
     return this;
   }
 
