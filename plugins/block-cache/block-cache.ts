@@ -66,6 +66,13 @@ interface Entry {
   uploading: boolean;
   /** Its current buffer was handed to a reader (or is shared, like the zero block): never patch it in place. */
   lent: boolean;
+  /**
+   * Whole-block writes between taking the entry out of the LRU and their bytes being in the
+   * storage. While any is pending the entry stays out of the LRU: an upload of the previous
+   * version finishing meanwhile would otherwise make it clean and evictable, and an eviction then
+   * orphans the write (its bytes removed from the storage, the acknowledged write lost).
+   */
+  writing: number;
   /** A failed upload is retried from this time on (ms). */
   retryAt: number;
   /** When the upload is due (ms), set when the block became dirty. */
@@ -241,6 +248,7 @@ export class BlockCache {
       break;
     }
     // Out of the LRU while its bytes change, so no eviction can remove them underneath.
+    entry.writing++;
     this.unlinkClean(entry);
     try {
       await this.storageLock.run(block, async () => {
@@ -250,11 +258,13 @@ export class BlockCache {
         entry.lent = bytes === this.zeroBlock;
       });
     } catch (error) {
+      entry.writing--;
       if (claimed) this.forget(entry);
       else if (entry.version === entry.stored) this.makeClean(entry);
       claimed?.settle(error);
       throw error;
     }
+    entry.writing--;
     claimed?.settle();
     // Whole new bytes: nothing reloaded from a cache file needs checking any more.
     entry.unverified = null;
@@ -623,7 +633,7 @@ export class BlockCache {
   }
 
   private makeClean(entry: Entry): void {
-    if (this.entries.get(entry.block) !== entry) return;
+    if (this.entries.get(entry.block) !== entry || entry.writing > 0) return;
     (entry.block < this.settings.numProtected ? this.protectedLru : this.cleanLru).set(entry.block, entry);
     this.wakeRoom();
   }
@@ -650,7 +660,7 @@ export class BlockCache {
   }
 
   private newEntry(block: number): Entry {
-    return { block, loading: undefined, unverified: null, version: 0, stored: 0, uploading: false, lent: true, retryAt: 0, due: 0, lastUse: now(), waiters: [] };
+    return { block, loading: undefined, unverified: null, version: 0, stored: 0, uploading: false, lent: true, writing: 0, retryAt: 0, due: 0, lastUse: now(), waiters: [] };
   }
 
   private checkRunning(): void {
