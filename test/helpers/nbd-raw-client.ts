@@ -122,7 +122,13 @@ export class RawNbdClient {
 
   /** Resolves true if the server closes the connection within `timeoutMs` (having sent nothing more), false otherwise. */
   async closesWithin(timeoutMs = WAIT_MS): Promise<boolean> {
-    return Promise.race([this.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    try {
+      return await Promise.race([this.closed.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   write(data: Buffer): void {
