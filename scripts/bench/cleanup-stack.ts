@@ -29,10 +29,10 @@ export class CleanupStack {
     return () => this.run(item);
   }
 
-  /** A command in flight, killed by PID when the run is interrupted. */
+  /** A command in flight (spawned `detached`: its own process group), killed with its group when the run is interrupted. */
   track(child: ChildProcess): void {
     if (this.interrupted) {
-      child.kill('SIGKILL');
+      killGroup(child);
       return;
     }
     this.children.add(child);
@@ -60,7 +60,7 @@ export class CleanupStack {
 
   /** Undo everything still registered, newest first. */
   async unwind(): Promise<void> {
-    for (const child of this.children) child.kill('SIGKILL');
+    for (const child of this.children) killGroup(child);
     for (;;) {
       const item = [...this.items].reverse().find((candidate) => candidate.done === undefined) ?? this.items[this.items.length - 1];
       if (!item) return;
@@ -84,3 +84,13 @@ export class CleanupStack {
 }
 
 export const cleanup = new CleanupStack();
+
+/** SIGKILL a detached child's whole process group (by its PID, which is the group's id); the child alone if that fails. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}

@@ -4,9 +4,13 @@
 import { cleanup } from './cleanup-stack.js';
 import { mustRunTracked, runTracked } from './run-tracked.js';
 
-/** mkfs.ext4 on the disk file: no discard pass, inode tables zeroed now (no lazy init writing in the background later), no reserved blocks. */
-export async function makeExt4(diskFile: string): Promise<void> {
-  await mustRunTracked('mkfs.ext4', ['-F', '-q', '-m', '0', '-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', diskFile]);
+/**
+ * mkfs.ext4 on the disk file: no discard pass, inode tables zeroed now (no lazy init writing in the
+ * background later), no reserved blocks; `inodes`: at least that many (small files need more than
+ * the default one per 16 KiB of a small volume).
+ */
+export async function makeExt4(diskFile: string, inodes?: number): Promise<void> {
+  await mustRunTracked('mkfs.ext4', ['-F', '-q', '-m', '0', '-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', ...(inodes ? ['-N', String(inodes)] : []), diskFile]);
 }
 
 export interface Ext4Mount {

@@ -1,7 +1,7 @@
 // What /proc says about a process: CPU seconds used so far by all its threads (utime + stime of
 // /proc/PID/stat: the JS thread, the libuv pool, V8's GC and compiler threads, the FUSE thread)
 // and its peak resident set (VmHWM). A phase's CPU is the difference of two samples.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -32,6 +32,41 @@ export function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Start a new peak: VmHWM becomes the current RSS (writing 5 to /proc/PID/clear_refs, Linux ≥ 4.0,
+ * root or the process's owner), so the VmHWM read after a step is the peak during that step.
+ * False when the kernel refuses (the peak then covers the process's whole life so far).
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Our descendants (children, grandchildren ...) whose command name (`comm`) is `name`: a server a helper started through a wrapper. */
+export function descendantPidsNamed(name: string): number[] {
+  const parents = new Map<number, number>();
+  const comms = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      comms.set(Number(entry), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const isOurs = (pid: number): boolean => {
+    for (let at = parents.get(pid), hops = 0; at !== undefined && hops < 64; at = parents.get(at), hops++) if (at === process.pid) return true;
+    return false;
+  };
+  return [...comms].filter(([pid, comm]) => comm === name && isOurs(pid)).map(([pid]) => pid);
 }
 
 /** Our own children whose command line contains `needle` (to find the PID of a helper-started server). */

@@ -1,32 +1,29 @@
-// The backend ceiling: raw, unsigned keep-alive HTTP PUTs then GETs of block-sized objects, 32 in
-// flight, to the same s3rver the mounts use. No SDK, no signing, no engine: what the server itself
-// can take on this machine in this run.
-import { Agent, request } from 'node:http';
+// The backend ceiling: raw keep-alive HTTP PUTs then GETs of block-sized objects, 32 in flight, to
+// the same server the mounts use. No SDK, no engine, and no signing where the server allows it
+// (s3rver; radosgw gets the cheapest signature, see ServerTarget.rawRequestHeaders): what the
+// server itself can take on this machine in this run.
+import { Agent, request, type OutgoingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { S3rverServer } from '../../test/helpers/s3rver-server.js';
+import type { ServerTarget } from './server-target.js';
+import type { Ceiling } from './bench-row.js';
+import { formatSize } from './bench-options.js';
 import { cleanup } from './cleanup-stack.js';
 import { CpuMeter } from './proc-stats.js';
 
 export const IN_FLIGHT = 32;
 
-export interface CeilingRun {
-  mbps: number;
-  seconds: number;
-  /** CPU per process over the run (`s3rver`, `bench` = this client). */
-  cpu: Record<string, { seconds: number; cores: number }>;
-}
-
-export async function rawHttpCeiling(server: S3rverServer, bucket: string, objectSize: number, total: number, s3rverPid: number): Promise<{ put: CeilingRun; get: CeilingRun }> {
+export async function rawHttpCeiling(server: ServerTarget, bucket: string, objectSize: number, total: number): Promise<{ put: Ceiling; get: Ceiling }> {
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const body = randomBytes(objectSize);
   const count = total / objectSize;
   const url = new URL(server.endpoint);
-  const one = (method: 'PUT' | 'GET', i: number) => new Promise<void>((resolve, reject) => {
-    const req = request({
-      host: url.hostname, port: url.port, method, path: `/${bucket}/obj${i}`, agent,
-      // Unsigned: s3rver accepts anonymous requests, and the ceiling should carry no client signing cost.
-      headers: method === 'PUT' ? { 'content-length': body.length } : {},
-    }, (res) => {
+  const one = async (method: 'PUT' | 'GET', i: number) => {
+    const path = `/${bucket}/obj${i}`;
+    const headers = await server.rawRequestHeaders(method, path, method === 'PUT' ? { 'content-length': body.length } : {});
+    return send(method, path, headers, i);
+  };
+  const send = (method: 'PUT' | 'GET', path: string, headers: OutgoingHttpHeaders, i: number) => new Promise<void>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path, agent, headers }, (res) => {
       let received = 0;
       res.on('data', (chunk: Buffer) => { received += chunk.length; });
       res.on('end', () => {
@@ -38,9 +35,10 @@ export async function rawHttpCeiling(server: S3rverServer, bucket: string, objec
     req.on('error', reject);
     req.end(method === 'PUT' ? body : undefined);
   });
-  const run = async (method: 'PUT' | 'GET'): Promise<CeilingRun> => {
+  // CPU per process over the run: the server's processes, and `bench` = this client.
+  const run = async (method: 'PUT' | 'GET'): Promise<Ceiling> => {
     let next = 0;
-    const meter = new CpuMeter({ s3rver: s3rverPid });
+    const meter = new CpuMeter(server.pids);
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
       while (next < count) {
         cleanup.check();
@@ -48,7 +46,7 @@ export async function rawHttpCeiling(server: S3rverServer, bucket: string, objec
       }
     }));
     const { wallSeconds, cpu } = meter.stop();
-    return { mbps: total / wallSeconds / 1e6, seconds: wallSeconds, cpu };
+    return { name: `raw ${method} ${formatSize(objectSize)} x${IN_FLIGHT}`, value: total / wallSeconds / 1e6, unit: 'MB/s', seconds: wallSeconds, cpu };
   };
   await server.createBucket(bucket);
   try {

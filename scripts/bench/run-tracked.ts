@@ -1,7 +1,8 @@
-// Commands the benchmark runs (dd, cp, mkfs, losetup, mount ...), timed, and killed by PID if the
-// run is interrupted, so a mount is never left busy.
+// Commands the benchmark runs (dd, cp, fio, mkfs, losetup, mount, shell pipelines ...), timed, and
+// killed if the run is interrupted, so a mount is never left busy. Each runs in its own process
+// group, killed as a group: fio's job processes and a pipeline's `find | xargs cat` die with it.
 import { spawn } from 'node:child_process';
-import { cleanup } from './cleanup-stack.js';
+import { cleanup, killGroup } from './cleanup-stack.js';
 
 export interface TrackedResult {
   code: number | null;
@@ -21,13 +22,13 @@ export function runTracked(command: string, args: readonly string[], options: Ru
   if (!options.forCleanup) cleanup.check();
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     if (!options.forCleanup) cleanup.track(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => { stdout += chunk; });
     child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-16_384); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 900_000);
+    const timer = setTimeout(() => killGroup(child), options.timeoutMs ?? 900_000);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
