@@ -32,6 +32,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     case 'reset-mounted-flag':
       return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config);
     case 'mount':
+      // The same command serves the disk through FUSE or as an NBD export; each loads only its own front end.
+      if (resolved.config.nbd || resolved.config.nbdListen !== undefined) {
+        return (await import('./commands/nbd.js')).nbdCommand(resolved.config, resolved.fuseOptions, argv);
+      }
       return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv);
   }
 }

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   S3B_MOUNTED_ELSEWHERE: { errno: 'EBUSY', summary: 'The volume\'s mounted flag is set: another s3backer has it mounted, or one did not shut down cleanly.' },
   S3B_FLUSH_FAILED: { errno: 'EIO', summary: 'Dirty blocks could not be stored: an fsync failed, or an unmount gave up after `--shutdownTimeout`; the message says where the blocks are kept.' },
   S3B_CACHE_FILE: { errno: 'EIO', summary: 'The `--blockCacheFile` cannot be used: another volume\'s or block size\'s file, corrupt, unreadable, or holding dirty blocks of an unknown mount.' },
+  S3B_NBD_DEVICE: { errno: 'ENOENT', summary: '`--nbd` could not use the kernel NBD device: it does not exist (no `nbd` module, as in most containers), is not a block device, or `nbd-client` could not attach it.' },
   S3B_MOUNT_POINT: { errno: 'ENOENT', summary: 'The mount point is missing, not a directory, or could not be mounted on.' },
 
   // --- one-shot commands ---

@@ -38,3 +38,16 @@ test('a mount does load them (the check above can see a load)', { timeout: 20_00
   assert.ok(loaded.some((path) => /fuse-native/.test(path)), 'the FUSE binding');
   assert.ok(loaded.some((path) => /@aws-sdk/.test(path)), 'the AWS SDK');
 });
+
+test('NBD serving never loads FUSE (a machine without libfuse or the built addon can serve NBD)', { timeout: 30_000 }, () => {
+  // A listen address that cannot be bound: the command loads everything it needs, then fails.
+  const script = `
+    import { createRequire } from 'node:module';
+    const cli = await import(${MAIN});
+    const code = await cli.run(['-f', '--store=memory', '--size=1m', '--nbd-listen=unix:/nonexistent-directory/x.sock', 'volume']).catch((error) => error.code);
+    console.log(JSON.stringify({ code, loaded: Object.keys(createRequire(import.meta.url).cache) }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const { code, loaded } = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { code: unknown; loaded: string[] };
+  assert.notEqual(code, 0, 'the bind must fail');
+  assert.deepEqual(loaded.filter((path) => /fuse-native|fuse-shared-library/.test(path)), []);
+});
