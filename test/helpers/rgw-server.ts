@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -137,9 +137,9 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Radosg
     // radosgw-admin creates the default realm, zonegroup, zone and their pools on the way.
     await cluster.run('radosgw-admin', ['-c', conf, '-n', 'client.rgw.a', 'user', 'create', '--uid=s3backer-test', '--display-name=s3backer test',
       `--access-key=${accessId}`, `--secret=${accessKey}`], 'client.rgw.a');
-    // The parent returns once the daemon is initialised; the timeout guards against a hang
-    // (an endless auth retry happens when the messenger modes do not match `auth none`).
-    await cluster.daemon('radosgw', ['-c', conf, '-n', 'client.rgw.a'], 'client.rgw.a', 120_000);
+    // Unlike the monitor's and the OSD's, radosgw's parent returns right after the fork, before
+    // the daemon has written its pid file or reached the cluster: waitForHttp waits for both.
+    await cluster.daemon('radosgw', ['-c', conf, '-n', 'client.rgw.a'], 'client.rgw.a');
     await waitForHttp(port!, cluster, 'client.rgw.a');
   } catch (error) {
     await killDaemons(directory);
@@ -202,8 +202,9 @@ class Cluster {
   }
 
   /**
-   * A daemon: it forks, and its parent exits once the daemon is initialised (or failed to). Its
-   * stderr goes to `log/<name>.stderr`, never a pipe the daemon would keep open.
+   * A daemon: it forks, and its parent exits (ceph-mon's and ceph-osd's once the daemon is
+   * initialised or failed to). Its stderr goes to `log/<name>.stderr`, never a pipe the daemon
+   * would keep open.
    */
   async daemon(program: string, args: string[], name: string, timeoutMs = COMMAND_TIMEOUT_MS): Promise<void> {
     const stderrFile = join(this.directory, 'log', `${name}.stderr`);
@@ -222,7 +223,7 @@ class Cluster {
         child.once('exit', (code, signal) => {
           clearTimeout(timer);
           if (code === 0) resolve();
-          else reject(new Error(`${program} ${args.join(' ')} exited with ${code ?? signal}; see ${stderrFile}${this.logTail(name)}`));
+          else reject(new Error(`${program} ${args.join(' ')} exited with ${code ?? signal}${tail(stderrFile, 'its stderr')}${this.logTail(name)}`));
         });
       });
     } finally {
@@ -245,25 +246,35 @@ class Cluster {
     }
   }
 
-  /** ` (log/<name>.log ends: ...)`: the lines that usually say why. */
+  /** `; log <path> ends: ...`: the daemon's own account of why. */
   logTail(name: string): string {
-    const path = this.log(name);
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return `; its log ${path} does not exist`;
-    }
-    const tail = text.trimEnd().split('\n').slice(-15).join('\n');
-    return `; log ${path} ends:\n${tail}`;
+    return tail(this.log(name), 'log');
   }
 }
 
+/** `; <what> <path> ends:` and its last lines, the lines that usually say why. */
+function tail(path: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trimEnd();
+  } catch {
+    return `; ${what} ${path} does not exist`;
+  }
+  if (text === '') return `; ${what} ${path} is empty`;
+  return `; ${what} ${path} ends:\n${text.split('\n').slice(-15).join('\n')}`;
+}
+
+/**
+ * Until radosgw answers HTTP. It has died when its pid file names a process that is gone (no pid
+ * file yet is a daemon still on its way); the time limit covers the rest, such as a radosgw
+ * that never reaches the cluster (it would wait 300 s, rgw_init_timeout).
+ */
 async function waitForHttp(port: number, cluster: Cluster, name: string): Promise<void> {
   const deadline = Date.now() + HTTP_TIMEOUT_MS;
+  const pidFile = join(cluster.directory, 'run', `${name}.pid`);
   for (;;) {
     if (await answers(port)) return;
-    if (!pidAlive(join(cluster.directory, 'run', `${name}.pid`), 'radosgw')) {
+    if (existsSync(pidFile) && !pidAlive(pidFile, 'radosgw')) {
       throw new Error(`radosgw died after it started${cluster.logTail(name)}`);
     }
     if (Date.now() > deadline) throw new Error(`radosgw did not answer http://127.0.0.1:${port}/ within ${HTTP_TIMEOUT_MS} ms${cluster.logTail(name)}`);
@@ -313,14 +324,32 @@ function daemonPid(pidFile: string, comm?: string): number | undefined {
   }
 }
 
+/** Ceph daemons whose command line holds `-c <conf>`: only this cluster's, the path is a fresh temp directory. */
+function daemonsUsing(conf: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!DAEMON_NAMES.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) continue;
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((arg, i) => arg === '-c' && args[i + 1] === conf)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 function pidAlive(pidFile: string, comm: string): boolean {
   return daemonPid(pidFile, comm) !== undefined;
 }
 
 /**
- * SIGKILL this cluster's daemons, by the PIDs in its pid files, each only while its /proc comm is
+ * SIGKILL this cluster's daemons, by the PIDs in their pid files, each only while its /proc comm is
  * still a Ceph daemon's; waits until they are gone. KILL, not TERM: the cluster is thrown away,
  * and a TERMed memstore OSD first writes every object to disk, a TERMed radosgw drains for seconds.
+ * A radosgw stopped during startup may not have written its pid file yet: it is found by its
+ * command line, which names this cluster's own ceph.conf.
  */
 async function killDaemons(directory: string): Promise<void> {
   const pids = killDaemonsNow(directory);
@@ -330,16 +359,16 @@ async function killDaemons(directory: string): Promise<void> {
 
 function killDaemonsNow(directory: string): number[] {
   const pids: number[] = [];
-  let files: string[];
+  let files: string[] = [];
   try {
     files = readdirSync(join(directory, 'run')).filter((name) => name.endsWith('.pid'));
   } catch {
-    return pids;
+    // no run directory: nothing was started
   }
   // radosgw first, the monitor last: nothing is left waiting for a daemon already gone.
   const order = (name: string) => (name.startsWith('client.') ? 0 : name.startsWith('osd.') ? 1 : 2);
-  for (const file of files.sort((a, b) => order(a) - order(b))) {
-    const pid = daemonPid(join(directory, 'run', file));
+  const targets = files.sort((a, b) => order(a) - order(b)).map((file) => daemonPid(join(directory, 'run', file)));
+  for (const pid of new Set([...targets, ...daemonsUsing(join(directory, 'ceph.conf'))])) {
     if (pid === undefined) continue;
     try {
       process.kill(pid, 'SIGKILL');
