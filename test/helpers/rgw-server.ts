@@ -101,8 +101,9 @@ let exitHookInstalled = false;
  * A single-node cluster in a fresh temp directory: one monitor, one memstore OSD (objects in
  * RAM), no manager, `auth none` inside the cluster, and radosgw (beast) with one S3 user. Every
  * port is picked free (the OSD takes the first free ones of Ceph's 6800-7300 range itself). Takes
- * about 1.5 s on an idle 2-core machine. A daemon that fails rejects with its log file named and
- * its tail quoted; the directory is then kept for a look.
+ * about 1 s on a 2-core machine (0.8-1.3 s measured; 2-3 s when other work keeps both cores
+ * busy). A daemon that fails rejects with its log file named and its tail quoted; the directory
+ * is then kept for a look.
  */
 export async function startRadosgw(options: RadosgwOptions = {}): Promise<RadosgwServer> {
   const reason = radosgwAvailability();
