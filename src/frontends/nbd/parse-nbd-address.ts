@@ -44,6 +44,7 @@ export function parseNbdAddress(text: string): NbdAddress {
     if (isIP(host) !== 6) throw invalid(text, `has "[${host}]", which is not an IPv6 address`);
     return { kind: 'tcp', host, port: parsePort(text, port) };
   }
+  if (text.startsWith('[')) throw invalid(text, 'has no port after the bracketed IPv6 address');
   const colon = text.lastIndexOf(':');
   if (colon < 0) throw invalid(text, text.startsWith('/') ? 'looks like a path without the unix: prefix' : 'has no port');
   const host = text.slice(0, colon);
