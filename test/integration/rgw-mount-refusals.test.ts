@@ -20,7 +20,7 @@ import { testConfig } from '../helpers/test-config.js';
 
 const ROUNDS = 20;
 /** How long the proxy holds one mount's flag request for the other's before letting it go alone. */
-const BARRIER_TIMEOUT_MS = 15_000;
+const BARRIER_TIMEOUT_MS = 5_000;
 
 const skip = radosgwAvailability();
 logRadosgwSkip(skip);
