@@ -61,6 +61,25 @@ test('requestStop: no new connections, the request in flight completes and is an
   }
 });
 
+test('a client that does not complete the handshake in time is dropped; one that did is not', { timeout: 20_000 }, async () => {
+  const volume = await serveVolume({ frontend: { handshakeTimeoutMs: 300 } });
+  const { client: negotiated } = await RawNbdClient.open(volume.connectTo);
+  const dawdler = await RawNbdClient.connect(volume.connectTo);
+  try {
+    await dawdler.greet();
+    dawdler.sendClientFlags(3);
+    assert.equal(await dawdler.closesWithin(3000), true, 'the dawdler is dropped');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    negotiated.request(CMD.READ, 0, 512);
+    assert.equal((await negotiated.readReply()).error, 0, 'a connection in transmission has no time limit');
+  } finally {
+    negotiated.destroy();
+    dawdler.destroy();
+    await volume.stop();
+  }
+  assert.ok(volume.logLines.some((line) => /WARN .*did not complete the handshake within 0.3 s/.test(line)));
+});
+
 test('NBD_CMD_DISC: requests sent before it are completed and answered, then the server closes', { timeout: 20_000 }, async () => {
   const volume = await serveVolume({});
   const { client } = await RawNbdClient.open(volume.connectTo);

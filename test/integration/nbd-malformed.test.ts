@@ -102,6 +102,16 @@ test('malformed handshakes: each gets the protocol\'s reply or a clean close; th
     client.request(CMD.READ, 0, 16);
     assert.equal((await client.readReply()).error, 0, 'the next bytes are a reply, not padding');
 
+    // Without NO_ZEROES, NBD_OPT_EXPORT_NAME's reply ends with 124 zero bytes.
+    client = await connect();
+    client.sendClientFlags(1);
+    client.sendOption(OPT.EXPORT_NAME, Buffer.alloc(0));
+    const padded = await client.read(10 + 124);
+    assert.equal(padded.readBigUInt64BE(0), BigInt(SIZE));
+    assert.ok(padded.subarray(10).equals(Buffer.alloc(124)));
+    client.request(CMD.READ, 0, 16);
+    assert.equal((await client.readReply()).error, 0);
+
     // A client that leaves halfway through an option.
     client = await connect();
     client.sendClientFlags(3);

@@ -14,6 +14,8 @@ export interface NbdConnectionSettings {
   readonly log: Logger;
   readonly maxInFlightRequests: number;
   readonly maxInFlightBytes: number;
+  /** A client that has not entered the transmission phase this long after connecting is dropped; 0: never. */
+  readonly handshakeTimeoutMs: number;
 }
 
 /**
@@ -34,9 +36,21 @@ export class NbdConnection {
   private transmission: NbdTransmission | undefined;
   /** Every socket of this connection: the TCP/Unix one and, after STARTTLS, the TLS one over it. */
   private readonly sockets: Socket[] = [];
+  /** The reader of the outermost socket. */
+  private reader: SocketReader;
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, readonly peer: string, private readonly settings: NbdConnectionSettings) {
     this.watch(socket);
+    this.reader = new SocketReader(socket);
+    if (settings.handshakeTimeoutMs > 0) {
+      // A connection that never negotiates would hold its socket forever (qemu-nbd's --handshake-limit does the same).
+      this.handshakeTimer = setTimeout(() => {
+        if (this.phase !== 'handshake') return;
+        settings.log.warn(`${peer} did not complete the handshake within ${settings.handshakeTimeoutMs / 1000} s; closing the connection`);
+        for (const each of this.sockets) each.destroy();
+      }, settings.handshakeTimeoutMs);
+    }
     this.done = this.run(socket).catch((error: unknown) => {
       settings.log.error(`${peer}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     }).finally(() => this.close());
@@ -60,14 +74,18 @@ export class NbdConnection {
 
   private async run(socket: Socket): Promise<void> {
     const { settings, peer } = this;
-    const negotiated = await negotiateOptions(socket, new SocketReader(socket), {
+    const negotiated = await negotiateOptions(socket, this.reader, {
       exported: settings.exported,
       tls: settings.tls,
       log: settings.log,
       peer,
       stopping: () => this.stopping,
-      upgraded: (secure) => this.watch(secure),
+      upgraded: (secure, reader) => {
+        this.watch(secure);
+        this.reader = reader;
+      },
     });
+    clearTimeout(this.handshakeTimer);
     if (negotiated.outcome !== 'transmission' || this.stopping) return;
     this.phase = 'transmission';
     settings.log.debug(`${peer} entered the transmission phase${negotiated.structuredReplies ? ' with structured replies' : ''}`);
@@ -97,6 +115,9 @@ export class NbdConnection {
    */
   private async close(): Promise<void> {
     this.phase = 'closing';
+    clearTimeout(this.handshakeTimer);
+    // Whatever the client still sends is dropped, but read, so that its end of the stream is seen.
+    this.reader.discardRest();
     const outer = this.sockets[this.sockets.length - 1]!;
     const closed = (socket: Socket) => new Promise<void>((resolve) => {
       if (socket.closed) resolve();

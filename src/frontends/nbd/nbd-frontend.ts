@@ -32,10 +32,13 @@ export interface NbdFrontendOptions {
   maxRequestBytes?: number;
   /** Requests one connection may have outstanding before the server stops reading from it. Default 64. */
   maxInFlightRequests?: number;
+  /** A client must reach the transmission phase within this many ms of connecting, or it is dropped; 0: no limit. Default 10 s (as qemu-nbd's --handshake-limit). */
+  handshakeTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 64;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /**
  * Payload bytes one connection may have outstanding (writes being stored, reads being sent): two
  * maximum-size requests, and never less than 64 MiB, so that 64 requests of 1 MiB all overlap.
@@ -73,6 +76,9 @@ export class NbdFrontend implements Frontend {
     this.maxInFlightRequests = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     if (!Number.isSafeInteger(this.maxInFlightRequests) || this.maxInFlightRequests < 1) {
       throw new S3BackerError('S3B_CONFIG_INVALID', `the NBD in-flight request limit must be a positive whole number, not ${String(options.maxInFlightRequests)}`);
+    }
+    if (options.handshakeTimeoutMs !== undefined && (!Number.isSafeInteger(options.handshakeTimeoutMs) || options.handshakeTimeoutMs < 0)) {
+      throw new S3BackerError('S3B_CONFIG_INVALID', `the NBD handshake time limit must be a whole number of milliseconds (0 for none), not ${String(options.handshakeTimeoutMs)}`);
     }
     if (Buffer.byteLength(options.exportName) > 4096) {
       throw new S3BackerError('S3B_CONFIG_INVALID', 'the NBD export name is longer than the protocol\'s 4096 bytes; choose a shorter one');
@@ -133,6 +139,7 @@ export class NbdFrontend implements Frontend {
       device, exported, tls, log: this.options.log,
       maxInFlightRequests: this.maxInFlightRequests,
       maxInFlightBytes: Math.max(minInFlightBytes, 2 * this.maxRequestBytes),
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     };
     const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket, settings));
     const address = this.listenAddress;

@@ -26,8 +26,8 @@ export interface NegotiationSettings {
   readonly peer: string;
   /** True once the server is stopping: further options are refused with NBD_REP_ERR_SHUTDOWN. */
   readonly stopping: () => boolean;
-  /** Called with the encrypted socket once STARTTLS succeeded, so the connection can close it. */
-  readonly upgraded: (socket: Socket) => void;
+  /** Called with the encrypted socket and its reader once STARTTLS succeeded, so the connection can close them. */
+  readonly upgraded: (socket: Socket, reader: SocketReader) => void;
 }
 
 /** Where the handshake ended. */
@@ -143,8 +143,8 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
             throw new HardDisconnect(`failed the TLS handshake: ${(error as Error).message}`);
           });
           socket = secure;
-          settings.upgraded(secure);
           reader = new SocketReader(socket);
+          settings.upgraded(secure, reader);
           tlsActive = true;
           // proto.md: no negotiation state from before STARTTLS survives it.
           structuredReplies = false;

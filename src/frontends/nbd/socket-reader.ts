@@ -72,6 +72,18 @@ export class SocketReader {
     this.finish(reason);
   }
 
+  /**
+   * The connection is closing: stop reading for anyone, but keep draining the socket, dropping
+   * what arrives, so that the peer's end of the stream is seen and the socket can close.
+   */
+  discardRest(): void {
+    this.detach('the connection is closing');
+    this.chunks = [];
+    this.buffered = 0;
+    this.socket.on('data', () => {});
+    this.socket.resume();
+  }
+
   private request(length: number, discard: boolean): Promise<Buffer> {
     if (this.pending) return Promise.reject(new Error('SocketReader: a read is already outstanding'));
     return new Promise<Buffer>((resolve, reject) => {
