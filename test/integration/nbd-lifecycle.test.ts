@@ -184,3 +184,26 @@ test('the Unix socket path: a stale socket is replaced; a live one, or a file th
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('requestStop while start() is still under way, or before it: `closed` settles and nothing is left listening', { timeout: 10_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's3b-nbd-early-'));
+  const log = createLogger(() => {}, 'nbd');
+  const device = { size: 1 << 20, readOnly: false, geometry: { blockSize: 4096 } } as unknown as Parameters<NbdFrontend['start']>[0];
+  try {
+    const path = join(dir, 'early.sock');
+    const frontend = new NbdFrontend({ listen: `unix:${path}`, exportName: 'x', log });
+    const starting = frontend.start(device);
+    assert.deepEqual(await frontend.requestStop('SIGINT'), { outcome: 'stopping' });
+    await starting;
+    await frontend.closed;
+    assert.equal(existsSync(path), false, 'no socket is left behind');
+    await assert.rejects(RawNbdClient.connect({ path }));
+
+    const never = new NbdFrontend({ listen: `unix:${path}`, exportName: 'x', log });
+    await never.requestStop('SIGINT');
+    await never.closed;
+    await assert.rejects(never.start(device), (error) => isS3BackerError(error, 'S3B_ENGINE_STATE'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

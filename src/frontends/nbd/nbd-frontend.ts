@@ -64,6 +64,8 @@ export class NbdFrontend implements Frontend {
   private stopping = false;
   /** `once`: a client that had completed the handshake has gone. */
   private clientFinished = false;
+  /** Settles when start() has finished, listening or not: a stop requested meanwhile waits for it. */
+  private starting: Promise<unknown> = Promise.resolve();
   private serverClosed: Promise<void> = Promise.resolve();
   private settleClosed!: () => void;
 
@@ -99,9 +101,15 @@ export class NbdFrontend implements Frontend {
 
   async start(device: BlockDevice): Promise<void> {
     if (this.started) throw new S3BackerError('S3B_ENGINE_STATE', 'the NBD front end was started twice; create one per volume served');
+    if (this.stopping) throw new S3BackerError('S3B_ENGINE_STATE', 'the NBD front end was asked to stop before it started');
     this.started = true;
     try {
-      await this.listen(device);
+      await (this.starting = this.listen(device));
+      // Asked to stop while it was starting: the listener goes at once.
+      if (this.stopping) {
+        this.server?.close();
+        return;
+      }
     } catch (error) {
       // Nothing was served: nothing will close later either.
       this.stopping = true;
@@ -192,7 +200,7 @@ export class NbdFrontend implements Frontend {
   /** `closed` settles once the listener is closed, every connection is done, and the socket file is gone. */
   private finishWhenIdle(): void {
     if (this.connections.size > 0) return;
-    void this.serverClosed.then(async () => {
+    void this.starting.catch(() => {}).then(() => this.serverClosed).then(async () => {
       const problem = await this.socketFile?.remove();
       if (problem) this.options.log.warn(problem);
       this.settleClosed();

@@ -50,14 +50,19 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
   let reader = initialReader;
   let tlsActive = false;
   let structuredReplies = false;
-  const send = (...buffers: Buffer[]) => { if (!socket.destroyed) socket.write(buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers)); };
+  // Each reply is handed to the socket before the next option is read: a client that sends
+  // options without reading the replies is held back by TCP, not by our memory.
+  const send = (...buffers: Buffer[]) => new Promise<void>((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.write(buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers), () => resolve());
+  });
 
   try {
     const greeting = Buffer.allocUnsafe(18);
     greeting.writeBigUInt64BE(NBD_INIT_MAGIC, 0);
     greeting.writeBigUInt64BE(NBD_OPTS_MAGIC, 8);
     greeting.writeUInt16BE(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES, 16);
-    send(greeting);
+    await send(greeting);
 
     const clientFlags = (await reader.read(4)).readUInt32BE(0);
     if ((clientFlags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) !== 0) {
@@ -80,7 +85,7 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
       if (length > MAX_OPTION_BYTES) {
         if (option === NBD_OPT_EXPORT_NAME) throw new HardDisconnect(`sent NBD_OPT_EXPORT_NAME with ${length} bytes of data`);
         await reader.skip(length);
-        send(tlsRequired
+        await send(tlsRequired
           ? optionError(option, NBD_REP_ERR_TLS_REQD, 'this server requires TLS: send NBD_OPT_STARTTLS first')
           : optionError(option, NBD_REP_ERR_TOO_BIG, `option ${option} carries ${length} bytes; this server accepts at most ${MAX_OPTION_BYTES}`));
         continue;
@@ -89,19 +94,19 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
 
       if (option === NBD_OPT_ABORT) {
         // proto.md: the server MUST reply with NBD_REP_ACK; the client then drops the connection.
-        send(optionReply(option, NBD_REP_ACK));
+        await send(optionReply(option, NBD_REP_ACK));
         log.debug(`${peer} aborted the handshake`);
         return { outcome: 'ended', socket };
       }
       if (settings.stopping()) {
         if (option === NBD_OPT_EXPORT_NAME) throw new HardDisconnect('asked for the export while the server is stopping');
-        send(optionError(option, NBD_REP_ERR_SHUTDOWN, 'the server is shutting down'));
+        await send(optionError(option, NBD_REP_ERR_SHUTDOWN, 'the server is shutting down'));
         continue;
       }
       if (tlsRequired && option !== NBD_OPT_STARTTLS) {
         // FORCEDTLS: NBD_OPT_EXPORT_NAME cannot be answered with an error, so the session ends.
         if (option === NBD_OPT_EXPORT_NAME) throw new HardDisconnect('asked for the export without TLS, and this server requires TLS');
-        send(optionError(option, NBD_REP_ERR_TLS_REQD, 'this server requires TLS: send NBD_OPT_STARTTLS first'));
+        await send(optionError(option, NBD_REP_ERR_TLS_REQD, 'this server requires TLS: send NBD_OPT_STARTTLS first'));
         continue;
       }
 
@@ -111,34 +116,34 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
           if (!selectsExport(exported, name)) {
             throw new HardDisconnect(`asked for export "${name}" with NBD_OPT_EXPORT_NAME, which cannot be refused politely; this server exports only "${exported.name}"`);
           }
-          send(exportSizeAndFlags(exported, structuredReplies), ...(noZeroes ? [] : [Buffer.alloc(124)]));
+          await send(exportSizeAndFlags(exported, structuredReplies), ...(noZeroes ? [] : [Buffer.alloc(124)]));
           return { outcome: 'transmission', socket, reader, structuredReplies };
         }
         case NBD_OPT_LIST:
           if (length !== 0) {
-            send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_LIST takes no data'));
+            await send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_LIST takes no data'));
             break;
           }
-          send(serverReply(option, exported), optionReply(option, NBD_REP_ACK));
+          await send(serverReply(option, exported), optionReply(option, NBD_REP_ACK));
           break;
         case NBD_OPT_STARTTLS: {
           if (!tls) {
-            send(optionError(option, NBD_REP_ERR_POLICY, 'TLS is not configured on this server'));
+            await send(optionError(option, NBD_REP_ERR_POLICY, 'TLS is not configured on this server'));
             break;
           }
           if (tlsActive) {
-            send(optionError(option, NBD_REP_ERR_INVALID, 'TLS is already active'));
+            await send(optionError(option, NBD_REP_ERR_INVALID, 'TLS is already active'));
             break;
           }
           if (length !== 0) {
-            send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS takes no data'));
+            await send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS takes no data'));
             break;
           }
           // The client starts its TLS handshake only after our ACK, so nothing may be waiting;
           // anything that is would be plaintext smuggled past the upgrade.
           if (reader.bufferedBytes > 0) throw new HardDisconnect('sent data after NBD_OPT_STARTTLS before the TLS handshake');
           reader.detach('the connection was upgraded to TLS');
-          await new Promise<void>((resolve) => socket.write(optionReply(option, NBD_REP_ACK), () => resolve()));
+          await send(optionReply(option, NBD_REP_ACK));
           const secure = await tls.upgrade(socket).catch((error: unknown) => {
             throw new HardDisconnect(`failed the TLS handshake: ${(error as Error).message}`);
           });
@@ -155,27 +160,27 @@ export async function negotiateOptions(initialSocket: Socket, initialReader: Soc
         case NBD_OPT_GO: {
           const request = parseInfoRequest(data);
           if (typeof request === 'string') {
-            send(optionError(option, NBD_REP_ERR_INVALID, request));
+            await send(optionError(option, NBD_REP_ERR_INVALID, request));
             break;
           }
           if (!selectsExport(exported, request.name)) {
-            send(optionError(option, NBD_REP_ERR_UNKNOWN, `no export named "${request.name}"; this server exports "${exported.name}" (the empty name selects it too)`));
+            await send(optionError(option, NBD_REP_ERR_UNKNOWN, `no export named "${request.name}"; this server exports "${exported.name}" (the empty name selects it too)`));
             break;
           }
-          send(...infoReplies(option, exported, request.infos, structuredReplies), optionReply(option, NBD_REP_ACK));
+          await send(...infoReplies(option, exported, request.infos, structuredReplies), optionReply(option, NBD_REP_ACK));
           if (option === NBD_OPT_GO) return { outcome: 'transmission', socket, reader, structuredReplies };
           break;
         }
         case NBD_OPT_STRUCTURED_REPLY:
           if (length !== 0) {
-            send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data'));
+            await send(optionError(option, NBD_REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data'));
             break;
           }
           structuredReplies = true;
-          send(optionReply(option, NBD_REP_ACK));
+          await send(optionReply(option, NBD_REP_ACK));
           break;
         default:
-          send(optionError(option, NBD_REP_ERR_UNSUP, `option ${option} is not supported by this server`));
+          await send(optionError(option, NBD_REP_ERR_UNSUP, `option ${option} is not supported by this server`));
       }
     }
   } catch (error) {
