@@ -1,15 +1,18 @@
 // The rows as an SVG chart (hand-written SVG text, no dependency): one horizontal bar per row, its
-// length the ratio to the same-run ceiling, a tick at the row's target, a dashed line at 1.0 (the
-// ceiling itself), and the absolute figures as the bar's label, so a reader sees at a glance
-// which rows are near their ceiling. Rows without a ceiling get their figure as text, no bar.
+// length the ratio to the same-run ceiling (its value at the bar's end), a tick at the row's
+// target, a dashed line at 1.0 (the ceiling itself), and the absolute figures in a column on the
+// right, so a reader sees at a glance which rows are near their ceiling. Rows without a ceiling
+// get no bar, only their figure.
 import { writeFile } from 'node:fs/promises';
 import { formatSize } from './bench-options.js';
 import type { BenchRow } from './bench-row.js';
 import { formatValue } from './bench-table.js';
 
-const WIDTH = 1000;
+const WIDTH = 1200;
 const LABEL_WIDTH = 330;
-const BAR_WIDTH = 420;
+const BAR_WIDTH = 380;
+/** Where the absolute figures start: after the bars and room for the ratio printed at a full bar's end. */
+const FIGURES_X = LABEL_WIDTH + BAR_WIDTH + 50;
 const ROW_HEIGHT = 20;
 const GROUP_GAP = 30;
 const TOP = 78;
@@ -46,10 +49,11 @@ export function renderChart(rows: readonly BenchRow[], caption: ChartCaption): s
       const end = x(row.ratio);
       body.push(`<rect x="${LABEL_WIDTH}" y="${y + 3}" width="${(end - LABEL_WIDTH).toFixed(1)}" height="${ROW_HEIGHT - 6}" fill="${color}"><title>${escape(`${row.id}: ${row.ratio.toFixed(3)} of ${row.ceiling.name}`)}</title></rect>`);
       if (row.target !== undefined) body.push(`<line x1="${x(row.target).toFixed(1)}" x2="${x(row.target).toFixed(1)}" y1="${y + 1}" y2="${y + ROW_HEIGHT - 1}" stroke="${COLORS.text}" stroke-width="2"/>`);
-      const label = `${row.ratio.toFixed(2)} · ${formatValue(row.value, row.unit)} of ${formatValue(row.ceiling.value, row.ceiling.unit)} (${row.ceiling.name})`;
-      body.push(`<text x="${(Math.max(end, row.target === undefined ? 0 : x(row.target)) + 6).toFixed(1)}" y="${mid + 4}">${escape(label)}</text>`);
+      body.push(`<text x="${(Math.max(end, row.target === undefined ? 0 : x(row.target)) + 5).toFixed(1)}" y="${mid + 4}" font-weight="bold">${row.ratio.toFixed(2)}</text>`);
+      body.push(`<text x="${FIGURES_X}" y="${mid + 4}">${escape(`${formatValue(row.value, row.unit)} of ${formatValue(row.ceiling.value, row.ceiling.unit)} (${row.ceiling.name})`)}</text>`);
     } else {
-      body.push(`<text x="${LABEL_WIDTH}" y="${mid + 4}" fill="${COLORS.muted}">${escape(`${formatValue(row.value, row.unit)} (no ceiling)`)}</text>`);
+      body.push(`<text x="${LABEL_WIDTH + 5}" y="${mid + 4}" fill="${COLORS.muted}">no ceiling</text>`);
+      body.push(`<text x="${FIGURES_X}" y="${mid + 4}">${escape(formatValue(row.value, row.unit))}</text>`);
     }
     y += ROW_HEIGHT;
   }
@@ -64,16 +68,17 @@ export function renderChart(rows: readonly BenchRow[], caption: ChartCaption): s
   const legend = [
     [COLORS.met, 'target met'], [COLORS.missed, 'target missed'], [COLORS.noTarget, 'ratio, no target'],
   ].map(([color, text], i) => `<rect x="${LABEL_WIDTH + i * 150}" y="${height - 24}" width="12" height="12" fill="${color}"/><text x="${LABEL_WIDTH + i * 150 + 18}" y="${height - 14}">${text}</text>`);
+  legend.push(`<text x="${LABEL_WIDTH + 450}" y="${height - 14}" fill="${COLORS.muted}">dashed line: 1.0 = the ceiling; black tick: the row's target</text>`);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12" fill="${COLORS.text}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="22" font-size="16" font-weight="bold">${escape(caption.title)}</text>`,
     `<text x="8" y="42" fill="${COLORS.muted}">${escape(caption.subtitle)}</text>`,
-    `<text x="${LABEL_WIDTH}" y="${TOP - 28}" fill="${COLORS.muted}">ratio to the same-run ceiling (dashed: 1.0 = the ceiling; black tick: the row's target)</text>`,
+    `<text x="${LABEL_WIDTH}" y="${TOP - 28}" fill="${COLORS.muted}">ratio to the same-run ceiling</text>`,
     ...grid,
     ...body,
     ...legend,
-    `<text x="8" y="${height - 14}" fill="${COLORS.muted}">label: ratio · figure of ceiling</text>`,
+    `<text x="${FIGURES_X}" y="${TOP - 28}" fill="${COLORS.muted}">figure of ceiling (ceiling)</text>`,
     '</svg>',
     '',
   ].join('\n');

@@ -3,7 +3,7 @@
 // disappeared or changed. Exact for any workload (ext4 metadata and journal included), at the
 // price of a listing outside the measured step. Listed with the SDK (path-style, the target's
 // keys), so it works on every server target; the mount's own counters are not disturbed.
-import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ServerTarget } from './server-target.js';
 
 /** `prefix` + 8 lowercase hex digits: a block object (docs/format.md); the mounted flag and key check are not blocks. */
@@ -21,18 +21,23 @@ export function targetS3Client(target: Pick<ServerTarget, 'endpoint' | 'accessId
   });
 }
 
-/** Every block object of the bucket: key → `ETag@LastModified` (a rewrite with equal bytes still changes the time). */
+/**
+ * Every block object of the bucket: key → `ETag@LastModified` (a rewrite with equal bytes still
+ * changes the time). ListObjects (v1) with the last key as the marker: s3rver 3.7.1 answers
+ * ListObjectsV2 with a 500 once a bucket holds more than a page of objects.
+ */
 export async function snapshotBucket(client: S3Client, bucket: string): Promise<BucketSnapshot> {
   const snapshot: BucketSnapshot = new Map();
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
+  let marker: string | undefined;
+  for (;;) {
+    const page = await client.send(new ListObjectsCommand({ Bucket: bucket, Marker: marker }));
+    const contents = page.Contents ?? [];
+    for (const object of contents) {
       if (object.Key && BLOCK_KEY.test(object.Key)) snapshot.set(object.Key, `${object.ETag}@${object.LastModified?.getTime()}`);
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return snapshot;
+    if (!page.IsTruncated || contents.length === 0) return snapshot;
+    marker = contents[contents.length - 1]!.Key;
+  }
 }
 
 /** Blocks whose object was created, replaced or deleted between the two snapshots. */
@@ -50,7 +55,7 @@ export function changedBlocks(before: BucketSnapshot, after: BucketSnapshot): nu
  */
 export async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
   for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const page = await client.send(new ListObjectsCommand({ Bucket: bucket }));
     const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
     if (keys.length === 0) return;
     let next = 0;

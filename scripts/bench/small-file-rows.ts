@@ -75,7 +75,7 @@ export const smallFileRows: RowProducer = {
         details: { files, bytes }, notes: [...notes, `cold: ${volume.coldMeans}`],
       });
       await writeStep('files-rm', `files: rm -rf all ${files} files + sync -f`, files,
-        [['rm', ['-rf', join(fs, 'copy'), join(fs, 'tree')]], ['sync', ['-f', fs]]], {});
+        [['rm', ['-rf', join(fs, 'copy'), join(fs, 'tree')]], ['sync', ['-f', fs]], ['sync', ['-f', fs]]], {});
     } finally {
       await ext4?.release();
       await volume.close();
