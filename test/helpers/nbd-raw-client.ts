@@ -46,6 +46,8 @@ export interface Reply {
   chunkTypes?: number[];
   /** Structured error chunks' messages. */
   message?: string;
+  /** NBD_REPLY_TYPE_ERROR_OFFSET's offset. */
+  errorOffset?: bigint;
 }
 
 export type ConnectTo = { path: string } | { host: string; port: number };
@@ -234,7 +236,9 @@ export class RawNbdClient {
       if (type === REPLY_TYPE.OFFSET_DATA) parts.push(payload.subarray(8));
       if (type & 0x8000) {
         reply.error = payload.readUInt32BE(0);
-        reply.message = payload.subarray(6, 6 + payload.readUInt16BE(4)).toString();
+        const messageLength = payload.readUInt16BE(4);
+        reply.message = payload.subarray(6, 6 + messageLength).toString();
+        if (type === REPLY_TYPE.ERROR_OFFSET) reply.errorOffset = payload.readBigUInt64BE(6 + messageLength);
       }
       if (flags & 1) break;
     }

@@ -74,18 +74,25 @@ test('read-only export: WRITE, TRIM and WRITE_ZEROES fail with EPERM (simple and
   }
 });
 
-test('a failing store: the request gets EIO (an ERROR chunk with the store\'s message), the connection carries on', { timeout: 20_000 }, async () => {
+test('a failing store: the request gets EIO (an ERROR_OFFSET chunk at the failing block, with the store\'s message), the connection carries on', { timeout: 20_000 }, async () => {
   const store = new InstrumentedStore();
   // No cache: reads reach the store.
   const volume = await serveVolume({ store: () => store, config: { blockCacheSize: 0 } });
   const { client } = await RawNbdClient.open(volume.connectTo, { structured: true });
   try {
     await volume.device.write(3 * BLOCK, randomBytes(BLOCK));
-    store.failWith = (op, name) => (op === 'get' && name === key(3) ? new S3BackerError('S3B_BACKEND_IO', 'the test store refuses block 3') : undefined);
-    client.request(CMD.READ, 3 * BLOCK, 100);
-    const reply = await client.readReply();
+    store.failWith = (op, name) => (op === 'get' && name === key(3) ? new S3BackerError('S3B_BACKEND_IO', 'the test store refuses it', { block: 3 }) : undefined);
+    // A read of blocks 2 (never written: known zeros) and 3: the failure is at block 3's first byte.
+    client.request(CMD.READ, 2 * BLOCK + 100, BLOCK);
+    let reply = await client.readReply();
+    assert.deepEqual(reply.chunkTypes, [REPLY_TYPE.ERROR_OFFSET]);
     assert.equal(reply.error, NBD_ERR.EIO);
-    assert.match(reply.message!, /refuses block 3/);
+    assert.equal(reply.errorOffset, BigInt(3 * BLOCK));
+    assert.match(reply.message!, /block 00000003: the test store refuses it/);
+    // A read starting inside block 3: the failure is at the request's own offset.
+    client.request(CMD.READ, 3 * BLOCK + 50, 100);
+    reply = await client.readReply();
+    assert.equal(reply.errorOffset, BigInt(3 * BLOCK + 50));
     store.failWith = () => undefined;
     client.request(CMD.READ, 3 * BLOCK, 100);
     assert.equal((await client.readReply()).error, 0);
@@ -93,7 +100,7 @@ test('a failing store: the request gets EIO (an ERROR chunk with the store\'s me
     client.destroy();
     await volume.stop();
   }
-  assert.ok(volume.logLines.some((line) => /^ERROR \[nbd\] .*READ of 100 bytes at offset 196608 failed: .*refuses block 3/.test(line)));
+  assert.ok(volume.logLines.some((line) => /^ERROR \[nbd\] .*READ of 100 bytes at offset 196658 failed: block 00000003: the test store refuses it/.test(line)));
 });
 
 test('concurrent requests: a slow read is overtaken by a fast one, replies are matched by cookie; a connection holds at most maxInFlightRequests', { timeout: 20_000 }, async () => {

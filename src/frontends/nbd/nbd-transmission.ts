@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { BlockDevice } from '../../engine/block-device.js';
 import type { Logger } from '../../engine/logger.js';
+import { S3BackerError } from '../../errors/s3backer-error.js';
 import { InFlightLimit } from './in-flight-limit.js';
 import { nbdErrorOf } from './nbd-error-of.js';
 import type { NbdExport } from './nbd-export.js';
@@ -242,13 +243,26 @@ export class NbdTransmission {
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         log.error(`${peer}: ${COMMAND_NAMES[request.type]} of ${request.length} bytes at offset ${request.offset} failed: ${message}`);
-        this.send(errorReply(structuredReplies, request.cookie, nbdErrorOf(error), message), cost);
+        this.send(errorReply(structuredReplies, request.cookie, nbdErrorOf(error), message, this.failedAt(request, error)), cost);
       },
     ).catch((error: unknown) => {
       // Only a bug gets here (send does not throw on a dead socket); the admission must still be released.
       log.error(`${peer}: internal error answering a request: ${String(error)}`);
       this.limit.release(cost);
     });
+  }
+
+  /**
+   * Where in the request a failure starts, when the error names its block (and the command has a
+   * range): the first byte of that block inside the request, for NBD_REPLY_TYPE_ERROR_OFFSET.
+   */
+  private failedAt(request: Request, error: unknown): number | undefined {
+    if (request.type === NBD_CMD_FLUSH || !(error instanceof S3BackerError) || error.block === undefined) return undefined;
+    const { blockSize } = this.settings.exported;
+    const start = Number(request.offset);
+    const blockStart = error.block * blockSize;
+    if (blockStart >= start + request.length || blockStart + blockSize <= start) return undefined;
+    return Math.max(start, blockStart);
   }
 
   /** Write one whole reply; the admission it holds is released once the socket has taken it. */

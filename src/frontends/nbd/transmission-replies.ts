@@ -1,5 +1,5 @@
 import {
-  MAX_STRING_BYTES, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, NBD_REPLY_TYPE_NONE, NBD_REPLY_TYPE_OFFSET_DATA, NBD_SIMPLE_REPLY_MAGIC,
+  MAX_STRING_BYTES, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, NBD_REPLY_TYPE_ERROR_OFFSET, NBD_REPLY_TYPE_NONE, NBD_REPLY_TYPE_OFFSET_DATA, NBD_SIMPLE_REPLY_MAGIC,
   NBD_STRUCTURED_REPLY_MAGIC, SIMPLE_REPLY_HEADER_LENGTH, STRUCTURED_REPLY_HEADER_LENGTH,
 } from './nbd-protocol.js';
 
@@ -30,21 +30,24 @@ export function successReply(cookie: Buffer): Buffer {
 }
 
 /**
- * A failed request: a simple reply with the error, or with structured replies a final
- * NBD_REPLY_TYPE_ERROR chunk whose message a client can show to its user.
+ * A failed request: a simple reply with the error, or with structured replies a final error
+ * chunk whose message a client can show to its user: NBD_REPLY_TYPE_ERROR_OFFSET when the
+ * failure is known to start at `offset` (inside the request), NBD_REPLY_TYPE_ERROR otherwise.
  */
-export function errorReply(structured: boolean, cookie: Buffer, error: number, message: string): Buffer {
+export function errorReply(structured: boolean, cookie: Buffer, error: number, message: string, offset?: number): Buffer {
   if (!structured) {
     const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH);
     simpleHeader(reply, cookie, error);
     return reply;
   }
   const text = truncateUtf8(message, MAX_STRING_BYTES);
-  const reply = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH + 6 + text.length);
-  chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, 6 + text.length);
+  const payload = 6 + text.length + (offset === undefined ? 0 : 8);
+  const reply = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH + payload);
+  chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, offset === undefined ? NBD_REPLY_TYPE_ERROR : NBD_REPLY_TYPE_ERROR_OFFSET, payload);
   reply.writeUInt32BE(error, STRUCTURED_REPLY_HEADER_LENGTH);
   reply.writeUInt16BE(text.length, STRUCTURED_REPLY_HEADER_LENGTH + 4);
   text.copy(reply, STRUCTURED_REPLY_HEADER_LENGTH + 6);
+  if (offset !== undefined) reply.writeBigUInt64BE(BigInt(offset), STRUCTURED_REPLY_HEADER_LENGTH + 6 + text.length);
   return reply;
 }
 
