@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import type { ZstdLibrary } from './zstd-library.js';
-import { zstdFrameContentSize } from './zstd-frame.js';
+import { zstdFrameContentSize, zstdFrameProblem } from './zstd-frame.js';
 
 type Callback = (error: Error | null, result: Buffer) => void;
 /** The part of Node >= 22.15's zstd API used here (Node 20's @types/node does not declare it). */
@@ -39,7 +39,16 @@ export async function nodeZlibZstd(): Promise<ZstdLibrary | undefined> {
       });
     }),
     decompress: (body, limit) => new Promise((resolve, reject) => {
-      zstdDecompress(body, { maxOutputLength: limit }, (error, data) => (error ? reject(error) : resolve(data)));
+      // node:zlib decodes a truncated frame without error and ignores trailing bytes: check the
+      // frame's structure first, and the content size it records after, as ZSTD_decompress() does.
+      const problem = zstdFrameProblem(body);
+      if (problem !== undefined) return reject(new Error(`not a complete zstd frame: ${problem}`));
+      zstdDecompress(body, { maxOutputLength: limit }, (error, data) => {
+        if (error) return reject(error);
+        const recorded = zstdFrameContentSize(body);
+        if (recorded !== undefined && recorded !== data.length) return reject(new Error(`the zstd frame records ${recorded} bytes but decodes to ${data.length}`));
+        resolve(data);
+      });
     }),
   };
 }
