@@ -60,7 +60,10 @@ const COMPANIONS: Partial<Record<string, string[]>> = {
   cacert: ['--baseURL=https://127.0.0.1:1/'], insecure: ['--baseURL=https://127.0.0.1:1/'],
   blockCacheNoVerify: ['--blockCacheFile=/tmp/c'], blockCacheRecoverDirtyBlocks: ['--blockCacheFile=/tmp/c'],
   blockCacheSync: ['--blockCacheWriteDelay=0'], maxRetryPause: ['--initialRetryPause=0'],
+  nbdTlsCert: ['--nbd-listen=127.0.0.1:10809', '--nbd-tls-key=/k.pem'], nbdTlsKey: ['--nbd-listen=127.0.0.1:10809', '--nbd-tls-cert=/c.pem'],
 };
+/** Options of an NBD export, which has no mount point. */
+const NBD_ONLY = new Set(['nbdTlsCert', 'nbdTlsKey']);
 
 test('every config-file option given as a flag reaches the resolved configuration with its value', { timeout: 10_000 }, () => {
   for (const key of OPTION_KEYS) {
@@ -68,7 +71,7 @@ test('every config-file option given as a flag reaches the resolved configuratio
     if (spec.cliOnly) continue;
     const { text, value } = sample(spec);
     const flag = text === undefined ? `--${spec.flag}` : `--${spec.flag}=${text}`;
-    const argv = [...(COMPANIONS[key] ?? []), flag, key === 'test' ? '/dir' : 'bucket', '/mnt'];
+    const argv = [...(COMPANIONS[key] ?? []), flag, key === 'test' ? '/dir' : 'bucket', ...(NBD_ONLY.has(key) ? [] : ['/mnt'])];
     const { config } = resolveConfig({ cli: parseArgv(argv), file: null, cwd: '/' });
     assert.deepEqual((config as unknown as Record<string, unknown>)[key], value, argv.join(' '));
   }
