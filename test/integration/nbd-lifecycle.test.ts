@@ -80,7 +80,7 @@ test('a client that does not complete the handshake in time is dropped; one that
   assert.ok(volume.logLines.some((line) => /WARN .*did not complete the handshake within 0.3 s/.test(line)));
 });
 
-test('NBD_CMD_DISC: requests sent before it are completed and answered, then the server closes', { timeout: 20_000 }, async () => {
+test('NBD_CMD_DISC: requests sent before it are completed and answered (also to a client that half-closed), then the server closes', { timeout: 20_000 }, async () => {
   const volume = await serveVolume({});
   const { client } = await RawNbdClient.open(volume.connectTo);
   try {
@@ -92,6 +92,16 @@ test('NBD_CMD_DISC: requests sent before it are completed and answered, then the
     assert.equal(reply.error, 0);
     assert.equal(await client.closesWithin(), true);
     assert.ok((await volume.device.read(1234, data.length)).equals(data));
+
+    // A client that shuts down its sending side right after DISC still gets the replies in flight.
+    const { client: halfClosing } = await RawNbdClient.open(volume.connectTo);
+    const read = halfClosing.request(CMD.READ, 1234, data.length);
+    halfClosing.request(CMD.DISC, 0, 0);
+    halfClosing.socket.end();
+    const answer = await halfClosing.readReply();
+    assert.equal(answer.cookie, read);
+    assert.ok(answer.data?.equals(data));
+    assert.equal(await halfClosing.closesWithin(), true);
   } finally {
     client.destroy();
     await volume.stop();

@@ -149,7 +149,9 @@ export class NbdFrontend implements Frontend {
       maxInFlightBytes: Math.max(minInFlightBytes, 2 * this.maxRequestBytes),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     };
-    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket, settings));
+    // allowHalfOpen: a client that shuts down its sending side (after NBD_CMD_DISC, say) still gets
+    // the replies of requests in flight; the connection ends its side itself once they are sent.
+    const server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket, settings));
     const address = this.listenAddress;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(new S3BackerError('S3B_CONFIG_INVALID',

@@ -23,7 +23,9 @@ export class NbdTls {
     const read = async (what: string, path: string) => readFile(path).catch((error: unknown) => {
       throw new S3BackerError('S3B_CONFIG_INVALID', `cannot read the NBD TLS ${what} ${path}: ${(error as Error).message}; check --nbd-tls-cert and --nbd-tls-key`, { cause: error });
     });
-    const [cert, key] = await Promise.all([read('certificate', files.cert), read('key', files.key)]);
+    // One after the other: when both are wrong, the message names the certificate, every time.
+    const cert = await read('certificate', files.cert);
+    const key = await read('key', files.key);
     try {
       // TLS 1.2 at least: proto.md requires 1.2 and says older versions should not be offered.
       return new NbdTls(createSecureContext({ cert, key, minVersion: 'TLSv1.2' }));
