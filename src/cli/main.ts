@@ -46,6 +46,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   // mounted disk's log is the wrong place for that (this package supports Node 20). The program
   // opts out here; a library user decides for their own process. An explicit setting is honoured.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // mount(8) runs /etc/fstab helpers (mount.fuse → s3backer) with no PATH at all: give the
+  // programs we start (fusermount, logger, nbd-client) the shell's default search path.
+  process.env.PATH ||= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   try {
     process.exitCode = await run(argv);
   } catch (error) {
