@@ -1,0 +1,23 @@
+/** Part of one block touched by a byte range: where in the block, and where in the caller's buffer. */
+export interface BlockPiece {
+  block: number;
+  /** Offset inside the block. */
+  start: number;
+  length: number;
+  /** Offset inside the request's buffer. */
+  at: number;
+}
+
+/** The blocks a byte range covers, split as the block device splits a request (src/engine/block-device.ts). */
+export function blockPieces(blockSize: number, offset: number, length: number): BlockPiece[] {
+  const pieces: BlockPiece[] = [];
+  for (let at = 0; at < length;) {
+    const position = offset + at;
+    const block = Math.floor(position / blockSize);
+    const start = position - block * blockSize;
+    const pieceLength = Math.min(blockSize - start, length - at);
+    pieces.push({ block, start, length: pieceLength, at });
+    at += pieceLength;
+  }
+  return pieces;
+}
