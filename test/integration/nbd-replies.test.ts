@@ -3,11 +3,40 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { InstrumentedStore } from '../helpers/instrumented-store.js';
 import { serveVolume } from '../helpers/nbd-served-volume.js';
-import { CMD, CMD_FLAG, FLAG, NBD_ERR, RawNbdClient, REPLY_TYPE } from '../helpers/nbd-raw-client.js';
+import { CMD, CMD_FLAG, FLAG, INFO, NBD_ERR, OPT, RawNbdClient, REP, REPLY_TYPE } from '../helpers/nbd-raw-client.js';
 import { S3BackerError } from '../../src/errors/s3backer-error.js';
 
 const BLOCK = 64 << 10;
 const key = (block: number) => block.toString(16).padStart(8, '0');
+
+test('NBD_OPT_INFO: the export\'s size and flags and its block sizes always; its name and description when asked; then GO with the same answer', { timeout: 20_000 }, async () => {
+  const volume = await serveVolume({ frontend: { exportDescription: 'volume of the test', maxRequestBytes: 1 << 20 } });
+  const client = await RawNbdClient.connect(volume.connectTo);
+  try {
+    await client.greet();
+    client.sendClientFlags(3);
+    const plain = await client.info(OPT.INFO, '', []);
+    assert.equal(plain.final.type, REP.ACK);
+    assert.deepEqual([...plain.infos.keys()].sort(), [INFO.EXPORT, INFO.BLOCK_SIZE]);
+    const asked = await client.info(OPT.INFO, 'test-volume', [INFO.NAME, INFO.DESCRIPTION, INFO.BLOCK_SIZE]);
+    assert.equal(asked.final.type, REP.ACK);
+    assert.equal(asked.infos.get(INFO.NAME)?.toString(), 'test-volume');
+    assert.equal(asked.infos.get(INFO.DESCRIPTION)?.toString(), 'volume of the test');
+    const sizes = asked.infos.get(INFO.BLOCK_SIZE)!;
+    assert.deepEqual([sizes.readUInt32BE(0), sizes.readUInt32BE(4), sizes.readUInt32BE(8)], [1, BLOCK, 1 << 20]);
+    const exported = asked.infos.get(INFO.EXPORT)!;
+    assert.equal(exported.readBigUInt64BE(0), BigInt(64 << 20));
+    const flags = exported.readUInt16BE(8);
+    for (const flag of [FLAG.HAS_FLAGS, FLAG.SEND_FLUSH, FLAG.SEND_FUA, FLAG.SEND_TRIM, FLAG.SEND_WRITE_ZEROES, FLAG.CAN_MULTI_CONN]) assert.ok(flags & flag, `flag ${flag}`);
+    assert.equal(flags & (FLAG.READ_ONLY | FLAG.SEND_DF), 0, 'read-write, and no DF without structured replies');
+    const go = await client.go('test-volume');
+    assert.equal(go.flags, flags);
+    await client.disconnect();
+  } finally {
+    client.destroy();
+    await volume.stop();
+  }
+});
 
 test('structured replies: a read is one OFFSET_DATA chunk flagged DONE, an error is an ERROR chunk with a message, an empty read is NONE', { timeout: 20_000 }, async () => {
   const volume = await serveVolume({});
