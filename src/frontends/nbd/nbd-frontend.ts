@@ -43,7 +43,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
  * Payload bytes one connection may have outstanding (writes being stored, reads being sent): two
  * maximum-size requests, and never less than 64 MiB, so that 64 requests of 1 MiB all overlap.
  */
-const minInFlightBytes = 64 * 1024 * 1024;
+const MIN_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The disk as an NBD export (proto.md of github.com/NetworkBlockDevice/nbd), spoken directly:
@@ -146,7 +146,7 @@ export class NbdFrontend implements Frontend {
     const settings = {
       device, exported, tls, log: this.options.log,
       maxInFlightRequests: this.maxInFlightRequests,
-      maxInFlightBytes: Math.max(minInFlightBytes, 2 * this.maxRequestBytes),
+      maxInFlightBytes: Math.max(MIN_IN_FLIGHT_BYTES, 2 * this.maxRequestBytes),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     };
     // allowHalfOpen: a client that shuts down its sending side (after NBD_CMD_DISC, say) still gets
