@@ -24,16 +24,21 @@ export function canSetTypeOfService(): boolean {
 }
 
 /**
- * Set the byte on a new connection's socket (before it connects: Node keeps the value and applies it
- * when the connection is made). A failure is reported, not thrown, as the C tool logs a failed
- * setsockopt and goes on.
+ * Set the byte on a new connection's socket. Before it is connected the socket has no file
+ * descriptor yet (Node 24 throws EBADF then), so a pending socket gets it on 'connect', before any
+ * request is written. A failure is reported, not thrown, as the C tool logs a failed setsockopt
+ * and goes on.
  */
 export function applyTypeOfService(socket: unknown, tos: number, onError: (message: string) => void): void {
   const target = socket as TosSocket;
   if (typeof target?.setTypeOfService !== 'function') return;
-  try {
-    target.setTypeOfService(tos);
-  } catch (error) {
-    onError(`cannot set the IP type of service to 0x${tos.toString(16).padStart(2, '0')} (--ipTOS): ${(error as Error).message}`);
-  }
+  const apply = () => {
+    try {
+      target.setTypeOfService!(tos);
+    } catch (error) {
+      onError(`cannot set the IP type of service to 0x${tos.toString(16).padStart(2, '0')} (--ipTOS): ${(error as Error).message}`);
+    }
+  };
+  if (target.pending || target.connecting) target.once('connect', apply);
+  else apply();
 }
