@@ -15,7 +15,7 @@ const BAR_WIDTH = 380;
 const FIGURES_X = LABEL_WIDTH + BAR_WIDTH + 50;
 const ROW_HEIGHT = 20;
 const GROUP_GAP = 30;
-const TOP = 78;
+const TOP = 96;
 const COLORS = { met: '#2e7d32', missed: '#e65100', noTarget: '#1565c0', text: '#212121', muted: '#757575', grid: '#bdbdbd' };
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
