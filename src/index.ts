@@ -3,6 +3,7 @@ export { defineConfig } from './config/define-config.js';
 export type { UserConfig, ConfigEnv, UserConfigExport, UserPluginEntry } from './config/define-config.js';
 export type { ResolvedConfig } from './config/resolved-config.js';
 export { OPTION_TABLE, type OptionValues, type OptionKey } from './config/options.js';
+export { closestName } from './config/closest-name.js';
 export { defaultConfig } from './config/default-config.js';
 
 export { Engine, type EngineOptions } from './engine/engine.js';
@@ -16,6 +17,8 @@ export type { ObjectStore, StoreSupports, ObjectInfo, StoredObject, PutOptions, 
 export { closedStoreError } from './engine/closed-store-error.js';
 export { ForwardingStore } from './engine/forwarding-store.js';
 export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME } from './engine/block-geometry.js';
+export { formatBlockNumber } from './errors/block-number.js';
+export { formatSize } from './engine/format-size.js';
 export { BlockDevice } from './engine/block-device.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
 export { copyBuffer } from './engine/copy-buffer.js';

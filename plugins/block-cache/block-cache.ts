@@ -1,8 +1,4 @@
-import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import { formatBlockNumber } from '../../src/engine/block-number.js';
-import { copyBuffer } from '../../src/engine/copy-buffer.js';
-import type { Logger } from '../../src/engine/logger.js';
+import { KeyedMutex, S3BackerError, copyBuffer, formatBlockNumber, type Logger } from '../../src/index.js';
 import type { CacheStorage, CachedBlock } from './cache-storage.js';
 
 export interface BlockCacheSettings {

@@ -1,5 +1,5 @@
 import { open, readFile, unlink } from 'node:fs/promises';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError } from '../../src/index.js';
 
 /** Who holds a cache file: enough to tell a live process from a dead one whose PID was reused. */
 interface LockOwner {

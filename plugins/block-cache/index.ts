@@ -1,6 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type Logger, type S3BackerPlugin } from '../../src/index.js';
 import { BlockCache, type BlockCacheSettings } from './block-cache.js';
 import type { CacheStorage } from './cache-storage.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -8,7 +6,6 @@ import { blockCacheStats } from './block-cache-stats.js';
 import { FileCacheStorage, readCacheFileToken } from './cache-file.js';
 import { CacheFileLock } from './cache-file-lock.js';
 import { cacheFileVolumeId } from './cache-file-token.js';
-import type { Logger } from '../../src/engine/logger.js';
 
 export const BLOCK_CACHE_PLUGIN_NAME = 'block-cache';
 

@@ -1,5 +1,4 @@
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import type { ResolvedConfig, S3BackerPlugin } from '../../src/index.js';
 import type { ChaosOptions } from './chaos-options.js';
 import { chaosPlugin } from './chaos-plugin.js';
 

@@ -1,5 +1,4 @@
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import { closestName } from '../../src/config/closest-name.js';
+import { S3BackerError, closestName } from '../../src/index.js';
 import type { Latency, LatencyDistribution } from './latency-distribution.js';
 import { randomSeed } from './seeded-random.js';
 

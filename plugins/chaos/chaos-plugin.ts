@@ -1,7 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
 import { resolveChaosOptions, type ChaosOptions, type ChaosSettings } from './chaos-options.js';
 import { ChaosStore, type ChaosShared } from './chaos-store.js';
 import { chaosStats, newChaosCounters, type ChaosCounters } from './chaos-stats.js';

@@ -1,7 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, StoreSupports, GetOptions } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
-import { ForwardingStore } from '../../src/engine/forwarding-store.js';
+import { ForwardingStore, closedStoreError, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoreSupports, type StoredObject } from '../../src/index.js';
 import type { ChaosOperation, ChaosSettings, InjectedStatus } from './chaos-options.js';
 import { sampleLatency } from './latency-distribution.js';
 import { seededRandom } from './seeded-random.js';

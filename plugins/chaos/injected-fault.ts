@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError } from '../../src/index.js';
 import { INJECTED_STATUSES, type InjectedStatus } from './chaos-options.js';
 
 const ADVICE = 'the chaos plugin injects this on purpose; change its options (docs/plugins.md) to stop it';

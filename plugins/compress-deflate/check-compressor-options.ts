@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError } from '../../src/index.js';
 
 /**
  * The option shape every built-in compressor takes, `{ encode?: boolean; level?: number }`, checked

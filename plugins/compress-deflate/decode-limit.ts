@@ -1,4 +1,4 @@
-import type { BlockContext, EncodedObject } from '../../src/engine/hooks.js';
+import type { BlockContext, EncodedObject } from '../../src/index.js';
 
 /**
  * The most bytes a decompressor may produce for `object`, so that a small stored body that

@@ -1,6 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
 import { checkCompressorOptions } from './check-compressor-options.js';
 import { decodeLimit } from './decode-limit.js';
 import { zlibCompress, zlibDecompress } from './zlib-codec.js';

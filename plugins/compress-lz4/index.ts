@@ -1,7 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { BlockContext } from '../../src/engine/hooks.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type BlockContext, type S3BackerPlugin } from '../../src/index.js';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
 import { checkCompressorOptions } from '../compress-deflate/check-compressor-options.js';
 import { loadLz4Library, type Lz4Library, type Lz4Loader } from './lz4-library.js';

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type ListOptions } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import { KeyedMutex } from '../../src/engine/keyed-mutex.js';
+import { KeyedMutex, PreconditionFailedError, S3BackerError, closedStoreError, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 import { TEMP_NAME_PATTERN, DurableFiles } from './durable-files.js';
 import { nodeFsOps, type FsOps } from './fs-ops.js';
 import { SIDECAR_DIR, readSidecar, formatSidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';

@@ -1,5 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { BLOCK_CONTENT_TYPE } from '../../src/engine/object-pipeline.js';
+import { BLOCK_CONTENT_TYPE, type S3BackerPlugin } from '../../src/index.js';
 import { DirStore } from './dir-store.js';
 
 export const DIR_PLUGIN_NAME = 'dir';

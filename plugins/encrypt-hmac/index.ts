@@ -1,7 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { EncodedObject, BlockContext } from '../../src/engine/hooks.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type BlockContext, type EncodedObject, type S3BackerPlugin } from '../../src/index.js';
 import { DEFAULT_CIPHER, resolveCipher, resolveKeyLength } from './cipher-name.js';
 import { deriveKeys, encryptionSalt } from './derive-keys.js';
 import { formatHmacMeta, parseHmacMeta, HMAC_META } from './block-hmac.js';

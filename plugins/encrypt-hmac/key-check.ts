@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { ObjectStore } from '../../src/engine/object-store.js';
+import type { ObjectStore } from '../../src/index.js';
 import { KDF_NAME, PBKDF2_ITERATIONS } from './derive-keys.js';
 
 /**

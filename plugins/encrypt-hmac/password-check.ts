@@ -1,8 +1,4 @@
-import type { MountContext } from '../../src/engine/hooks.js';
-import type { StoredObject } from '../../src/engine/object-store.js';
-import { PreconditionFailedError } from '../../src/engine/object-store.js';
-import { parseContentEncoding } from '../../src/engine/object-pipeline.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { PreconditionFailedError, S3BackerError, parseContentEncoding, type MountContext, type StoredObject } from '../../src/index.js';
 import type { CipherSpec } from './cipher-name.js';
 import type { VolumeKeys } from './derive-keys.js';
 import { blockHmac, hmacMatches, parseHmacMeta, HMAC_META } from './block-hmac.js';

@@ -1,4 +1,4 @@
-import type { PutOptions } from '../../src/engine/object-store.js';
+import type { PutOptions } from '../../src/index.js';
 
 /** A write of the block is in flight: reads are answered with its data (the C tool's WRITING state). */
 export interface WritingEntry {

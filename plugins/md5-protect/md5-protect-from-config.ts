@@ -1,5 +1,4 @@
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
+import type { ResolvedConfig, S3BackerPlugin } from '../../src/index.js';
 import { md5ProtectPlugin } from './md5-protect-plugin.js';
 
 /**

@@ -1,6 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import { Stage } from '../../src/engine/stages.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
 import { Md5Cache } from './md5-cache.js';
 import { Md5ProtectedStore } from './md5-protected-store.js';
 import { md5ProtectStats } from './md5-protect-stats.js';

@@ -1,12 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type GetOptions } from '../../src/engine/object-store.js';
-import { ForwardingStore } from '../../src/engine/forwarding-store.js';
-import type { BlockGeometry } from '../../src/engine/block-geometry.js';
-import type { Logger } from '../../src/engine/logger.js';
-import { copyBuffer } from '../../src/engine/copy-buffer.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { ForwardingStore, PreconditionFailedError, S3BackerError, copyBuffer, formatBlockNumber, type BlockGeometry, type GetOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 import type { Md5Cache, WrittenEntry } from './md5-cache.js';
-import { formatBlockNumber } from '../../src/engine/block-number.js';
 
 /**
  * The ETag of an object answered from a write still in flight: its real ETag is not known yet. A

@@ -1,6 +1,4 @@
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type PutOptions, type GetOptions, type ListOptions, type ObjectInfo } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
-import { copyBuffer } from '../../src/engine/copy-buffer.js';
+import { PreconditionFailedError, closedStoreError, copyBuffer, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 
 /** ETags are opaque (the ObjectStore contract): a counter is as good as an MD5 and costs nothing (an MD5 of 64 KiB costs 0.16 ms). */
 let nextEtag = 0;

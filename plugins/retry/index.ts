@@ -1,6 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import { Stage } from '../../src/engine/stages.js';
+import { Stage, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
 import { RetryStore } from './retry-store.js';
 import { RetryStats } from './retry-stats.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';

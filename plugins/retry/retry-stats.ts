@@ -1,4 +1,4 @@
-import { formatSeconds, type StatsProvider } from '../../src/engine/stats-registry.js';
+import { formatSeconds, type StatsProvider } from '../../src/index.js';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';
 
 /**

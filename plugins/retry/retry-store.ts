@@ -1,10 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ObjectStore, StoredObject, ObjectInfo, PutOptions, ListOptions, GetOptions } from '../../src/engine/object-store.js';
-import { ForwardingStore } from '../../src/engine/forwarding-store.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import type { ErrorCode } from '../../src/errors/codes.js';
-import type { Logger } from '../../src/engine/logger.js';
+import { ForwardingStore, S3BackerError, type ErrorCode, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 import { nextRetryPause, type RetryPolicy } from './retry-policy.js';
 import { isThrottling } from './is-throttling.js';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../../src/engine/logger.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, type Logger } from '../../src/index.js';
 import { ec2RoleCredentials, type CredentialProvider } from './imds-credentials.js';
 
 /** How the S3 client authenticates. */

@@ -1,6 +1,4 @@
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import type { Logger } from '../../src/engine/logger.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError, type Logger, type ResolvedConfig } from '../../src/index.js';
 import type { S3Credentials } from './credentials.js';
 import { canSetTypeOfService, parseIpTos } from './ip-tos.js';
 import type { S3ConnectionOptions } from './s3-agents.js';

@@ -7,10 +7,7 @@ import {
   type S3ClientConfig, type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PreconditionFailedError, type ObjectStore, type StoredObject, type ObjectInfo, type PutOptions, type GetOptions, type ListOptions, type DeleteManyResult } from '../../src/engine/object-store.js';
-import { closedStoreError } from '../../src/engine/closed-store-error.js';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
-import type { Logger } from '../../src/engine/logger.js';
+import { PreconditionFailedError, S3BackerError, closedStoreError, type DeleteManyResult, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 import type { S3Credentials } from './credentials.js';
 import { describeFailure, isRetryableFailure, formatFailure, type S3Failure } from './s3-failure.js';
 import { S3Stats, type S3Method } from './s3-stats.js';

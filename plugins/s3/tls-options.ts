@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError } from '../../src/index.js';
 
 /** How https connections to the store check the server (`--cacert`, `--insecure`). */
 export interface TlsTrust {

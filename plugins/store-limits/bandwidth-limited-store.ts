@@ -1,5 +1,4 @@
-import type { ObjectStore, StoredObject, PutOptions, GetOptions } from '../../src/engine/object-store.js';
-import { ForwardingStore } from '../../src/engine/forwarding-store.js';
+import { ForwardingStore, type GetOptions, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export interface BandwidthLimits {

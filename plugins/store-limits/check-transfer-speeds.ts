@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/errors/s3backer-error.js';
+import { S3BackerError } from '../../src/index.js';
 
 export interface TransferSpeeds {
   /** Bits per second (`--maxUploadSpeed`). */

@@ -1,6 +1,4 @@
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import { Stage } from '../../src/engine/stages.js';
+import { Stage, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
 import { BandwidthLimitedStore, type BandwidthLimits } from './bandwidth-limited-store.js';
 import { TokenBucket } from './token-bucket.js';
 import { checkTransferSpeeds } from './check-transfer-speeds.js';

@@ -1,7 +1,4 @@
-import type { ObjectStore } from '../../src/engine/object-store.js';
-import type { BlockGeometry } from '../../src/engine/block-geometry.js';
-import type { Logger } from '../../src/engine/logger.js';
-import { isS3BackerError } from '../../src/errors/s3backer-error.js';
+import { isS3BackerError, type BlockGeometry, type Logger, type ObjectStore } from '../../src/index.js';
 import { ZeroMap } from './zero-map.js';
 import { surveyRanges, surveyName, type SurveyRange } from './survey-ranges.js';
 

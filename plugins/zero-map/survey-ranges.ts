@@ -1,5 +1,4 @@
-import type { BlockGeometry } from '../../src/engine/block-geometry.js';
-import { formatBlockNumber } from '../../src/engine/block-number.js';
+import { formatBlockNumber, type BlockGeometry } from '../../src/index.js';
 
 /** Number of distinct 8-hex-digit names: the name space with `--blockHashPrefix`. */
 const NAME_SPACE = 2 ** 32;

@@ -4,7 +4,7 @@ import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { LogSink } from '../../src/engine/logger.js';
 import type { OptionValues } from '../../src/config/options.js';
 import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import { applyOptions } from '../../src/config/apply-options.js';
+import { applyOptions } from '../../src/cli/apply-options.js';
 import type { ChaosPlugin, ChaosOptions } from '../../plugins/chaos/index.js';
 import { testConfig } from '../../test/helpers/test-config.js';
 import type { SoakBackend } from './soak-backend.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ResolvedConfig } from './resolved-config.js';
+import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { S3BackerPlugin } from '../engine/plugin.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 import { memoryPlugin } from '../../plugins/memory/index.js';

@@ -1,6 +1,6 @@
 import { Engine } from '../engine/engine.js';
 import { stderrSink, type LogSink } from '../engine/logger.js';
-import { applyOptions } from '../config/apply-options.js';
+import { applyOptions } from './apply-options.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 
 /** An engine with the built-in and configured plugins, logging to stderr as the C tool does in the foreground. */

@@ -27,7 +27,10 @@ export interface UserConfig extends UserOptionValues {
   bucket?: string;
   /** Where to mount; the command line's second argument wins. */
   mountPoint?: string;
-  /** Explicit and third-party plugins, applied in order after the built-ins the options select. */
+  /**
+   * Third-party plugins, applied in list order BEFORE the built-ins the options select: at equal
+   * stages their taps run first (docs/plugins.md, Order).
+   */
   plugins?: readonly UserPluginEntry[];
 }
 

@@ -1,6 +1,6 @@
 import { S3BackerError } from '../errors/s3backer-error.js';
-import { formatSize } from '../config/parse-size.js';
-import { formatBlockNumber } from './block-number.js';
+import { formatSize } from './format-size.js';
+import { formatBlockNumber } from '../errors/block-number.js';
 
 export const MIN_BLOCK_SIZE = 512;
 export const MAX_BLOCK_SIZE = 1 << 30;

@@ -3,7 +3,7 @@ import { FILE_SIZE_META, BLOCK_SIZE_META } from './object-pipeline.js';
 import type { ObjectStore } from './object-store.js';
 import type { Logger } from './logger.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
-import { formatSize } from '../config/parse-size.js';
+import { formatSize } from './format-size.js';
 
 export const DEFAULT_BLOCK_SIZE = 4096;
 

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from './codes.js';
-import { formatBlockNumber } from '../engine/block-number.js';
+import { formatBlockNumber } from './block-number.js';
 
 export interface S3BackerErrorDetails {
   /** Block the error concerns, printed as the C tool does (`%08x`). */

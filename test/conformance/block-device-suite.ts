@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { test as nodeTest } from 'node:test';
-import { Engine } from '../../src/engine/engine.js';
-import type { ObjectStore } from '../../src/engine/object-store.js';
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import { isS3BackerError } from '../../src/errors/s3backer-error.js';
+import { Engine, isS3BackerError, type ObjectStore, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 
 export interface BlockDeviceSuiteOptions {

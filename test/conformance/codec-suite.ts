@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { test as nodeTest } from 'node:test';
-import { Engine } from '../../src/engine/engine.js';
-import type { S3BackerPlugin } from '../../src/engine/plugin.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
-import { parseContentEncoding } from '../../src/engine/object-pipeline.js';
-import { isS3BackerError } from '../../src/errors/s3backer-error.js';
-import { MemoryStore, type MemoryVolume } from '../../plugins/memory/memory-store.js';
+import { Engine, isS3BackerError, parseContentEncoding, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
+import { MemoryStore, type MemoryVolume } from '../../plugins/memory/index.js';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 
 export interface CodecSupports {

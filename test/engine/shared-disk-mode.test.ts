@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.js';
-import { applyOptions } from '../../src/config/apply-options.js';
+import { applyOptions } from '../../src/cli/apply-options.js';
 import { MemoryStore, type MemoryVolume } from '../../plugins/memory/memory-store.js';
 import { SHARED_DISK_TOKEN, MOUNT_TOKEN_META } from '../../src/engine/mount-lease.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';

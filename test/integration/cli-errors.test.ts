@@ -132,7 +132,7 @@ test('a --blockSize that differs from block 0 is refused; --force overrides with
   try {
     // Create a 1 MiB volume of 4 KiB blocks in the dir store and write block 0 (its metadata) through the CLI's engine.
     const { Engine } = await import('../../src/engine/engine.js');
-    const { applyOptions } = await import('../../src/config/apply-options.js');
+    const { applyOptions } = await import('../../src/cli/apply-options.js');
     const { testConfig } = await import('../helpers/test-config.js');
     const config = testConfig({ store: 'dir', bucket: dir, size: 1 << 20, blockSize: 4096 });
     const engine = Engine.create(config, applyOptions(config));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyOptions, chosenCompression } from '../../src/config/apply-options.js';
+import { applyOptions, chosenCompression } from '../../src/cli/apply-options.js';
 import { Engine } from '../../src/engine/engine.js';
 import { MemoryStore } from '../../plugins/memory/memory-store.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../src/config/load-config-file.js';
 import { resolveConfig } from '../../src/config/merge-config.js';
 import { parseArgv } from '../../src/config/parse-argv.js';
-import { applyOptions } from '../../src/config/apply-options.js';
+import { applyOptions } from '../../src/cli/apply-options.js';
 import { Engine } from '../../src/engine/engine.js';
 
 const example = fileURLToPath(new URL('../../../s3backer.config.example.ts', import.meta.url));

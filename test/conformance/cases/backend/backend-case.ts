@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { ObjectStore } from '../../../../src/engine/object-store.js';
-import { isS3BackerError } from '../../../../src/errors/s3backer-error.js';
-import type { ErrorCode } from '../../../../src/errors/codes.js';
+import { isS3BackerError, type ErrorCode, type ObjectStore } from '../../../../src/index.js';
 
 /** What a case needs of node:test's TestContext: skipping, with the reason printed. */
 export interface CaseContext {
