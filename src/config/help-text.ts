@@ -60,6 +60,8 @@ export function helpText(): string {
     '',
     'Usage:',
     `  ${USAGE.mount}`,
+    `  ${USAGE['nbd-listen']}`,
+    `  ${USAGE.nbd}`,
     `  ${USAGE.erase}`,
     `  ${USAGE['reset-mounted-flag']}`,
     '  s3backer --test [options] directory mountpoint',

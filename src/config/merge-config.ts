@@ -29,7 +29,8 @@ export interface ResolvedCommandLine {
 
 export const USAGE = Object.freeze({
   mount: 's3backer [options] bucket[/subdir] mountpoint',
-  nbd: 's3backer --nbd-listen=ADDRESS [options] bucket[/subdir]  or  s3backer --nbd [options] bucket[/subdir] /dev/nbdX',
+  'nbd-listen': 's3backer --nbd-listen=ADDRESS [options] bucket[/subdir]',
+  nbd: 's3backer --nbd [options] bucket[/subdir] /dev/nbdX',
   erase: 's3backer --erase [options] bucket[/subdir]',
   'reset-mounted-flag': 's3backer --reset-mounted-flag [options] bucket[/subdir]',
 });
@@ -231,7 +232,7 @@ function isPlugin(value: unknown): value is S3BackerPlugin {
 function resolvePositionals(cli: ParsedCommandLine, file: ValidatedFile, command: 'mount' | 'erase' | 'reset-mounted-flag',
   merged: Record<string, unknown>, cwd: string): { bucket: string; mountPoint?: string; nbdDevice?: string } {
   const listen = command === 'mount' && merged.nbdListen !== undefined;
-  const usage = `usage: ${USAGE[listen || merged.nbd === true ? 'nbd' : command]}; see --help`;
+  const usage = `usage: ${USAGE[listen ? 'nbd-listen' : merged.nbd === true ? 'nbd' : command]}; see --help`;
   const positionals = cli.positionals;
   const maxPositionals = command === 'mount' && !listen ? 2 : 1;
   if (positionals.length > maxPositionals) {
