@@ -3,7 +3,6 @@ import type { BlockDevice } from '../../src/engine/block-device.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
 import type { LogSink } from '../../src/engine/logger.js';
 import type { OptionValues } from '../../src/config/options.js';
-import type { ResolvedConfig } from '../../src/config/resolved-config.js';
 import { applyOptions } from '../../src/cli/apply-options.js';
 import type { ChaosPlugin, ChaosOptions } from '../../plugins/chaos/index.js';
 import { testConfig } from '../../test/helpers/test-config.js';
@@ -43,8 +42,8 @@ export async function mountSoakEngine(options: SoakOptions, backend: SoakBackend
     blockSize: options.blockSize,
     blockCacheSize: options.cacheSize,
   };
-  const config = withPlugins(testConfig(overrides), [...backend.plugins, chaos, ...extra]);
-  const engine = Engine.create(config, applyOptions(config), { log });
+  const config = testConfig(overrides);
+  const engine = Engine.create(config, applyOptions(config, { plugins: [...backend.plugins, chaos, ...extra] }), { log });
   const device = await engine.mount();
   return { engine, device };
 }
@@ -55,7 +54,7 @@ export async function mountSoakEngine(options: SoakOptions, backend: SoakBackend
  * have left the mounted flag set (a failed final flush), which must not stop the check.
  */
 export async function mountCheckEngine(options: SoakOptions, backend: SoakBackend, log: LogSink): Promise<MountedSoakEngine> {
-  const config = withPlugins(testConfig({
+  const config = testConfig({
     ...SOAK_S3BACKER_DEFAULTS,
     ...options.s3backer,
     ...backend.config,
@@ -63,13 +62,8 @@ export async function mountCheckEngine(options: SoakOptions, backend: SoakBacken
     blockSize: options.blockSize,
     blockCacheSize: 0,
     force: true,
-  }), backend.plugins);
-  const engine = Engine.create(config, applyOptions(config), { log });
+  });
+  const engine = Engine.create(config, applyOptions(config, { plugins: backend.plugins }), { log });
   const device = await engine.mount();
   return { engine, device };
-}
-
-/** The config with these as its config-file plugins (applyOptions puts them before the built-ins). */
-function withPlugins(config: ResolvedConfig, plugins: readonly S3BackerPlugin[]): ResolvedConfig {
-  return Object.freeze({ ...config, plugins });
 }

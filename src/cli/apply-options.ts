@@ -22,6 +22,8 @@ export interface ApplyOptionsSettings {
    * write no block data, so they neither need them nor the password.
    */
   codecs?: boolean;
+  /** The config file's plugins (ResolvedCommandLine.plugins): applied first, in order. */
+  plugins?: readonly S3BackerPlugin[];
 }
 
 type CompressionAlgorithm = 'deflate' | 'zstd' | 'lz4';
@@ -67,7 +69,7 @@ function codecPlugins(config: ResolvedConfig): S3BackerPlugin[] {
  */
 export function applyOptions(config: ResolvedConfig, settings: ApplyOptionsSettings = {}): S3BackerPlugin[] {
   return [
-    ...config.plugins,
+    ...(settings.plugins ?? []),
     // --test-delays / --test-errors / --test-discard: the chaos store, around whichever store is chosen.
     ...chaosFromTestFlags(config),
     // Every store is retried (the C tool's back-off, --maxRetryPause) and rate-limited the same way,

@@ -28,15 +28,15 @@ export async function run(argv: readonly string[]): Promise<number> {
       return 0;
     // Each command loads what it needs when it runs: --help and --version load no SDK, no FUSE.
     case 'erase':
-      return (await import('./commands/erase.js')).eraseCommand(resolved.config);
+      return (await import('./commands/erase.js')).eraseCommand(resolved.config, undefined, { plugins: resolved.plugins });
     case 'reset-mounted-flag':
-      return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config);
+      return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config, resolved.plugins);
     case 'mount':
       // The same command serves the disk through FUSE or as an NBD export; each loads only its own front end.
       if (resolved.config.nbd || resolved.config.nbdListen !== undefined) {
-        return (await import('./commands/nbd.js')).nbdCommand(resolved.config, resolved.fuseOptions, argv);
+        return (await import('./commands/nbd.js')).nbdCommand(resolved.config, resolved.fuseOptions, argv, resolved.plugins);
       }
-      return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv);
+      return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv, resolved.plugins);
   }
 }
 

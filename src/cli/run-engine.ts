@@ -2,13 +2,14 @@ import { Engine } from '../engine/engine.js';
 import { stderrSink, type LogSink } from '../engine/logger.js';
 import { applyOptions } from './apply-options.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
+import type { S3BackerPlugin } from '../engine/plugin.js';
 
 /** An engine with the built-in and configured plugins, logging to stderr as the C tool does in the foreground. */
-export function createEngine(config: ResolvedConfig, log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
-  return Engine.create(config, applyOptions(config), { log });
+export function createEngine(config: ResolvedConfig, plugins: readonly S3BackerPlugin[], log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
+  return Engine.create(config, applyOptions(config, { plugins }), { log });
 }
 
 /** An engine for maintenance commands (erase, reset the mounted flag): the store only, no codecs (and so no password). */
-export function createMaintenanceEngine(config: ResolvedConfig, log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
-  return Engine.create(config, applyOptions(config, { codecs: false }), { log });
+export function createMaintenanceEngine(config: ResolvedConfig, plugins: readonly S3BackerPlugin[], log: LogSink = stderrSink({ debug: config.debug, quiet: config.quiet })): Engine {
+  return Engine.create(config, applyOptions(config, { codecs: false, plugins }), { log });
 }

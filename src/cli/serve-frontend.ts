@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { Engine } from '../engine/engine.js';
+import type { S3BackerPlugin } from '../engine/plugin.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 import type { Frontend } from '../frontends/frontend.js';
 import { createEngine } from './run-engine.js';
@@ -17,6 +18,8 @@ const PASSWORD_IPC_ENV = 'S3BACKER_PASSWORD_OVER_IPC';
 export interface ServeOptions {
   /** The command line's configuration (before the password is resolved). */
   config: ResolvedConfig;
+  /** The config file's plugins (ResolvedCommandLine.plugins). */
+  plugins: readonly S3BackerPlugin[];
   /** The arguments the background child is started with (the same command line). */
   argv: readonly string[];
   /** Where the disk goes, for the messages of the starting process: the mount point, the NBD address. */
@@ -44,7 +47,7 @@ export async function serveVolume(options: ServeOptions): Promise<number> {
   const config: ResolvedConfig = password === undefined ? given : Object.freeze({ ...given, password });
 
   const logging = switchableLogSink({ debug: config.debug, quiet: config.quiet });
-  const engine = createEngine(config, logging.sink);
+  const engine = createEngine(config, options.plugins, logging.sink);
   const log = engine.log;
   const device = await engine.mount();
   const frontend = options.frontend(engine, config);

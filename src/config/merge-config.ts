@@ -25,6 +25,12 @@ export interface ResolvedCommandLine {
   /** `-o` items for FUSE (fuse-passthrough-options.ts), in command-line order. */
   fuseOptions: readonly string[];
   command: CommandName;
+  /**
+   * The config file's plugins, in order (frozen; the plugin objects are their authors'). Kept out
+   * of ResolvedConfig, which the engine and every plugin see: a plugin list in it made the config
+   * types depend on the engine's.
+   */
+  plugins: readonly S3BackerPlugin[];
 }
 
 export const USAGE = Object.freeze({
@@ -116,13 +122,13 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     bucket,
     ...(mountPoint === undefined ? {} : { mountPoint }),
     ...(nbdDevice === undefined ? {} : { nbdDevice }),
-    // The array is frozen; plugin objects are not: they belong to their authors and may keep state.
-    plugins: Object.freeze(file.plugins),
   } as unknown as ResolvedConfig;
   return Object.freeze({
     config: Object.freeze(config),
     fuseOptions: Object.freeze([...cli.fuseOptions]),
     command,
+    // The array is frozen; plugin objects are not: they belong to their authors and may keep state.
+    plugins: Object.freeze(file.plugins),
   });
 }
 

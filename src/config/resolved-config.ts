@@ -1,5 +1,4 @@
 import type { OptionValues, OPTION_TABLE } from './options.js';
-import type { S3BackerPlugin } from '../engine/plugin.js';
 
 type KeysWithDefault = { [K in keyof typeof OPTION_TABLE]: (typeof OPTION_TABLE)[K] extends { default: unknown } ? K : never }[keyof typeof OPTION_TABLE];
 
@@ -15,7 +14,5 @@ export type ResolvedConfig = Readonly<
     mountPoint?: string;
     /** The kernel NBD device (`/dev/nbdX`) that `--nbd` attaches the export to. */
     nbdDevice?: string;
-    /** Explicit and third-party plugins from the config file, in order. */
-    plugins: readonly S3BackerPlugin[];
   }
 >;

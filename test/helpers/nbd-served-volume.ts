@@ -58,11 +58,8 @@ export async function serveVolume(options: ServedVolumeOptions = {}): Promise<Se
     name: 'test-store',
     apply: (e) => e.hooks.createStore.for('test-store').tapPromise('test-store', async () => options.store!()),
   }] : [];
-  const config: ResolvedConfig = {
-    ...testConfig({ store: 'memory', size: 64 << 20, blockSize: 64 << 10, ...(options.store ? { store: 'test-store' } : {}), ...options.config }),
-    plugins: provide,
-  } as ResolvedConfig;
-  const engine = createEngine(config, sink);
+  const config: ResolvedConfig = testConfig({ store: 'memory', size: 64 << 20, blockSize: 64 << 10, ...(options.store ? { store: 'test-store' } : {}), ...options.config });
+  const engine = createEngine(config, provide, sink);
   let device: BlockDevice;
   try {
     device = await engine.mount();

@@ -13,11 +13,11 @@ test('the example config loads, flags override it, and its third-party plugin co
   const file = await loadConfigFile({ explicitPath: example, cwd: '/', command: 'mount' });
   assert.ok(file);
   assert.equal(file.config.bucket, 'my-bucket');
-  const { config } = resolveConfig({ cli: parseArgv(['--store=memory', '--size=1m', '--blockSize=4k', 'my-bucket', '/tmp/mnt']), file: file.config, filePath: file.filepath });
+  const { config, plugins } = resolveConfig({ cli: parseArgv(['--store=memory', '--size=1m', '--blockSize=4k', 'my-bucket', '/tmp/mnt']), file: file.config, filePath: file.filepath });
   assert.equal(config.prefix, 'disk1/');
   assert.equal(config.size, 1 << 20, 'the flag overrides the file\'s 100g');
   assert.equal(config.region, 'eu-west-1');
-  const engine = Engine.create(config, applyOptions(config));
+  const engine = Engine.create(config, applyOptions(config, { plugins }));
   const device = await engine.mount();
   await device.write(0, Buffer.alloc(8192, 1));
   assert.match(engine.stats.render(), /^example_blocks_written\s+2$/m);

@@ -36,7 +36,8 @@ test('defaults fill every option that has one; options without one stay absent',
   assert.equal(config.store, 's3');
   assert.equal(config.readOnly, false);
   assert.equal(config.fileMode, 0o600);
-  assert.deepEqual(config.plugins, []);
+  assert.deepEqual(resolve(['bucket', '/mnt']).plugins, []);
+  assert.ok(!('plugins' in config), 'the plugin list is not part of the config plugins see');
   for (const absent of ['size', 'blockSize', 'vhost', 'baseURL', 'accessId', 'help', 'version'] as const) {
     assert.equal(Object.hasOwn(config, absent), false, absent);
   }
@@ -204,9 +205,9 @@ test('--test: the directory store; the first argument is a directory, not bucket
 
 test('plugins from the file: disabled entries dropped, order kept, non-plugins rejected', { timeout: 5_000 }, () => {
   const a = plugin('a'); const b = plugin('b'); const c = plugin('c'); const d = plugin('d');
-  const { config } = resolve(['b', '/m'], { plugins: [a, false, null, undefined, [b, false], [c, true], d] });
-  assert.deepEqual(config.plugins.map((p) => p.name), ['a', 'c', 'd']);
-  assert.equal(config.plugins[0], a, 'the plugin objects themselves');
+  const { plugins } = resolve(['b', '/m'], { plugins: [a, false, null, undefined, [b, false], [c, true], d] });
+  assert.deepEqual(plugins.map((p) => p.name), ['a', 'c', 'd']);
+  assert.equal(plugins[0], a, 'the plugin objects themselves');
   fails(['b', '/m'], { plugins: [a, { name: 'x' } as S3BackerPlugin] }, 'S3B_CONFIG_INVALID', /plugins\[1\] .*is not a plugin/);
   fails(['b', '/m'], { plugins: [[a] as unknown as [S3BackerPlugin, boolean]] }, 'S3B_CONFIG_INVALID', /plugins\[0\] .*\[plugin, true\|false\]/);
   fails(['b', '/m'], { plugins: a as unknown as S3BackerPlugin[] }, 'S3B_CONFIG_INVALID', /plugins .*must be an array/);
@@ -232,10 +233,10 @@ test('the result is frozen', { timeout: 5_000 }, () => {
   const result = resolveConfig(input);
   assert.ok(Object.isFrozen(result));
   assert.ok(Object.isFrozen(result.config));
-  assert.ok(Object.isFrozen(result.config.plugins));
+  assert.ok(Object.isFrozen(result.plugins));
   assert.ok(Object.isFrozen(result.fuseOptions));
   assert.throws(() => { (result.config as { size?: number }).size = 1; }, TypeError);
-  assert.throws(() => { (result.config.plugins as S3BackerPlugin[]).push(plugin('q')); }, TypeError);
+  assert.throws(() => { (result.plugins as S3BackerPlugin[]).push(plugin('q')); }, TypeError);
   // The input is not frozen or aliased.
   input.cli.fuseOptions.push('allow_other');
   assert.deepEqual(result.fuseOptions, ['ro']);

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../../config/resolved-config.js';
+import type { S3BackerPlugin } from '../../engine/plugin.js';
 import { S3BackerError } from '../../errors/s3backer-error.js';
 import { serveVolume } from '../serve-frontend.js';
 
@@ -14,7 +15,7 @@ function exportName(config: ResolvedConfig): string {
  * that export on a private socket to the kernel's nbd-client. Loaded only for these commands: the
  * FUSE binding is never loaded here.
  */
-export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[]): Promise<number> {
+export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[], plugins: readonly S3BackerPlugin[] = []): Promise<number> {
   if (fuseOptions.length > 0) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `-o ${fuseOptions.join(',')} ${fuseOptions.length === 1 ? 'is a FUSE mount option' : 'are FUSE mount options'}, which mean nothing for an NBD export; drop ${fuseOptions.length === 1 ? 'it' : 'them'}`);
   }
@@ -23,14 +24,14 @@ export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly s
     const { KernelNbdFrontend } = await import('../../frontends/nbd-client/kernel-nbd-frontend.js');
     const device = config.nbdDevice!;
     return serveVolume({
-      config, argv, target: device,
+      config, plugins, argv, target: device,
       frontend: (engine, resolved) => new KernelNbdFrontend({ device, readOnly: resolved.readOnly, exportName: exportName(resolved), log: engine.log }),
     });
   }
   const { NbdFrontend } = await import('../../frontends/nbd/nbd-frontend.js');
   const listen = config.nbdListen!;
   return serveVolume({
-    config, argv, target: listen,
+    config, plugins, argv, target: listen,
     frontend: (engine, resolved) => new NbdFrontend({
       listen, exportName: exportName(resolved), readOnly: resolved.readOnly, log: engine.log,
       ...(resolved.nbdTlsCert === undefined || resolved.nbdTlsKey === undefined ? {} : { tls: { cert: resolved.nbdTlsCert, key: resolved.nbdTlsKey } }),
