@@ -3,8 +3,10 @@
 //   copy   `cp -r` of 2,000 files of 0.5–16 KiB, then `sync -f`
 //   untar  `tar -xf` of a ~6,000-file tree, then `sync -f`
 //   read   every file read back cold (`find | xargs cat`), after everything is remounted
-//   rm     `rm -rf` of both, then `sync -f`: with `discard`, ext4 hands the freed blocks to
-//          s3backer as punched holes (loop → fallocate), so whole freed blocks become DELETEs
+//   rm     `rm -rf` of both, then `sync -f` twice: with `discard`, ext4 hands the freed blocks
+//          to s3backer as punched holes (loop → fallocate), so whole freed blocks become DELETEs;
+//          it does so only once the transaction that freed them has committed, after the first
+//          sync's flush, so the second sync is what brings those DELETEs into the step
 // The inputs (small-file-sets.ts) are the same in every run, so the rows compare across runs.
 import { formatSize, MiB } from './bench-options.js';
 import { BenchVolume } from './bench-volume.js';
