@@ -12,6 +12,7 @@ import { summariseCpuProfile, formatProfileSummary } from './cpu-profile-summary
 import { measuredPhase, type PhaseFigures } from './measured-phase.js';
 import { describeFigure, step } from './progress.js';
 import { S3backerMount } from './s3backer-mount.js';
+import { S3backerNbd } from './s3backer-nbd.js';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -24,6 +25,8 @@ export interface VolumeSpec {
   size: number;
   /** Mount with --directIO (the memory rows' 128 KiB requests, one FUSE round trip each). */
   directIO?: boolean;
+  /** Serve it as an NBD export instead of a FUSE mount (diskFile is then the export's URI). */
+  nbd?: boolean;
 }
 
 /** How a step's requests are judged against the blocks it touched. */
@@ -45,7 +48,7 @@ export interface RowSpec {
 }
 
 export class BenchVolume {
-  mount!: S3backerMount;
+  mount!: S3backerMount | S3backerNbd;
   private processCount = 0;
   private processLabel = '';
   /** Rows measured in the current process, to cut its --cpu-prof profile to each once it has exited. */
@@ -92,7 +95,8 @@ export class BenchVolume {
     this.processLabel = `${this.rc.storeName}-${this.spec.name}-${this.rc.blockSize}-p${++this.processCount}`;
     const mnt = await this.rc.bench.newMountPoint(this.processLabel);
     this.mount = await step(`${this.prefix}: mount ${this.spec.name} volume (${this.spec.size / MiB} MiB${this.spec.directIO ? ', --directIO' : ''})${why}`,
-      () => S3backerMount.start(mnt, this.args(), this.rc.bench.nodeFlags(this.processLabel)), (m) => `PID ${m.pid}`);
+      (): Promise<S3backerMount | S3backerNbd> => (this.spec.nbd ? S3backerNbd.start(mnt, this.args(), this.rc.bench.nodeFlags(this.processLabel)) : S3backerMount.start(mnt, this.args(), this.rc.bench.nodeFlags(this.processLabel))),
+      (m) => `PID ${m.pid}`);
   }
 
   /** Unmount and wait for a clean exit (status 0), then cut the profile to the rows measured in that process. */

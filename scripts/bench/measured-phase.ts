@@ -2,7 +2,13 @@
 // server, and s3backer's peak RSS sampled right before and right after it, so mount-time requests
 // (mounted flag, block-0 probe), startup CPU (loading the SDK) and shutdown are not counted in it.
 import { CpuMeter, resetPeakRss, statusMiB } from './proc-stats.js';
-import type { Counters, S3backerMount } from './s3backer-mount.js';
+import type { Counters } from './s3backer-mount.js';
+
+/** What a step is measured through: a FUSE mount or an NBD export (s3backer-mount.ts, s3backer-nbd.ts). */
+export interface MeasuredProcess {
+  pid: number;
+  stats(): Promise<Counters>;
+}
 
 export interface PhaseFigures {
   /** The workload's figure (MB/s, IOPS, files/s: the caller's unit). */
@@ -19,7 +25,7 @@ export interface PhaseFigures {
   window: { fromUs: number; toUs: number };
 }
 
-export async function measuredPhase(mount: S3backerMount, serverPids: Record<string, number>, work: () => Promise<{ value: number; seconds: number }>): Promise<PhaseFigures> {
+export async function measuredPhase(mount: MeasuredProcess, serverPids: Record<string, number>, work: () => Promise<{ value: number; seconds: number }>): Promise<PhaseFigures> {
   const before = await mount.stats();
   const peakCoversStepOnly = resetPeakRss(mount.pid);
   const meter = new CpuMeter({ s3backer: mount.pid, ...serverPids });

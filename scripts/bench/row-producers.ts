@@ -5,5 +5,6 @@ import { ddRows } from './dd-rows.js';
 import { ext4FileRows } from './ext4-file-rows.js';
 import { smallFileRows } from './small-file-rows.js';
 import { fioRows } from './fio-rows.js';
+import { nbdRows } from './nbd-rows.js';
 
-export const ROW_PRODUCERS: readonly RowProducer[] = [ddRows, ext4FileRows, smallFileRows, fioRows];
+export const ROW_PRODUCERS: readonly RowProducer[] = [ddRows, nbdRows, ext4FileRows, smallFileRows, fioRows];
