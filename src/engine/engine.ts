@@ -28,6 +28,12 @@ interface Mounted {
 export interface EngineOptions {
   /** Where log lines go; defaults to nowhere. */
   log?: LogSink;
+  /**
+   * Values of the options plugins declare (`S3BackerPlugin.options`), by plugin name, then option
+   * key: already parsed and checked (the command line does that, src/config). A plugin's declared
+   * defaults fill in what is missing, so a program embedding the engine may leave this out.
+   */
+  pluginOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
@@ -39,6 +45,7 @@ export class Engine {
   readonly stats = new StatsRegistry();
   readonly log: Logger;
   private readonly logSink: LogSink;
+  private readonly pluginOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   private state: EngineState = 'configuring';
   private readonly pluginNames = new Set<string>();
   private mounted: Mounted | undefined;
@@ -47,6 +54,7 @@ export class Engine {
 
   constructor(readonly config: ResolvedConfig, options: EngineOptions = {}) {
     this.logSink = options.log ?? (() => {});
+    this.pluginOptions = options.pluginOptions ?? {};
     this.log = createLogger(this.logSink, 'engine');
     for (const hook of Object.values(this.hooks)) {
       if (hook instanceof HookMap) (hook as unknown as HookMap<Guardable>).intercept({ factory: (_key, inner) => this.guard(inner) });
@@ -74,7 +82,7 @@ export class Engine {
     }
     this.pluginNames.add(plugin.name);
     try {
-      plugin.apply(this.pluginApi());
+      plugin.apply(this.pluginApi(this.optionsOf(plugin)));
     } catch (error) {
       // A third party's apply() that throws must say whose it is, not end the mount with a bare stack trace.
       throw wrapPluginError(error, plugin.name, 'apply');
@@ -324,11 +332,21 @@ export class Engine {
     return this.mounted;
   }
 
-  private pluginApi(): EnginePluginApi {
+  /** A plugin's declared defaults, overridden by the values given for it; frozen. */
+  private optionsOf(plugin: S3BackerPlugin): Readonly<Record<string, unknown>> {
+    const values: Record<string, unknown> = {};
+    for (const [key, spec] of Object.entries(plugin.options ?? {})) if (spec.default !== undefined) values[key] = spec.default;
+    const given = Object.hasOwn(this.pluginOptions, plugin.name) ? this.pluginOptions[plugin.name] : undefined;
+    for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) values[key] = value;
+    return Object.freeze(values);
+  }
+
+  private pluginApi(options: Readonly<Record<string, unknown>>): EnginePluginApi {
     const engine = this;
     return {
       hooks: this.pluginHooks,
       config: this.config,
+      options,
       get geometry() { return engine.geometry; },
       get objects() { return engine.objects; },
       fetchBlock: (block: number) => this.requireMounted().tier.fetch(block),
