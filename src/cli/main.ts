@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgv } from '../config/parse-argv.js';
-import { loadConfigFile } from '../config/load-config-file.js';
-import { resolveConfig, detectCommand } from '../config/merge-config.js';
+import { resolveCommandLine } from '../config/resolve-command-line.js';
 import { helpText } from '../config/help-text.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 
@@ -12,31 +10,28 @@ export function version(): string {
 
 /** Runs one command; resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
-  const cli = parseArgv([...argv]);
-  const command = detectCommand(cli);
-  // --help and --version never read the config file (they must work whatever it says).
-  const file = command === 'help' || command === 'version'
-    ? null
-    : await loadConfigFile({ explicitPath: cli.options.config as string | undefined, cwd: process.cwd(), command });
-  const resolved = resolveConfig({ cli, file: file?.config ?? null, filePath: file?.filepath });
+  // Flags, config file and its plugins (which may declare options of their own), merged. --version
+  // never reads the config file, --help only to list the plugins' options (they must work whatever it says).
+  const resolved = await resolveCommandLine(argv);
+  const { plugins, pluginOptions } = resolved;
   switch (resolved.command) {
     case 'help':
-      process.stdout.write(helpText());
+      process.stdout.write(helpText({ catalog: resolved.catalog, ...(resolved.helpNote === undefined ? {} : { note: resolved.helpNote }) }));
       return 0;
     case 'version':
       process.stdout.write(`s3backer version ${version()}\n`);
       return 0;
     // Each command loads what it needs when it runs: --help and --version load no SDK, no FUSE.
     case 'erase':
-      return (await import('./commands/erase.js')).eraseCommand(resolved.config, undefined, { plugins: resolved.plugins });
+      return (await import('./commands/erase.js')).eraseCommand(resolved.config, undefined, { plugins, pluginOptions });
     case 'reset-mounted-flag':
-      return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config, resolved.plugins);
+      return (await import('./commands/reset-mounted-flag.js')).resetMountedFlagCommand(resolved.config, plugins, pluginOptions);
     case 'mount':
       // The same command serves the disk through FUSE or as an NBD export; each loads only its own front end.
       if (resolved.config.nbd || resolved.config.nbdListen !== undefined) {
-        return (await import('./commands/nbd.js')).nbdCommand(resolved.config, resolved.fuseOptions, argv, resolved.plugins);
+        return (await import('./commands/nbd.js')).nbdCommand(resolved.config, resolved.fuseOptions, argv, plugins, pluginOptions);
       }
-      return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv, resolved.plugins);
+      return (await import('./commands/mount.js')).mountCommand(resolved.config, resolved.fuseOptions, argv, plugins, pluginOptions);
   }
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { Engine } from '../engine/engine.js';
 import type { S3BackerPlugin } from '../engine/plugin.js';
+import type { PluginOptionValues } from '../config/merge-config.js';
 import { S3BackerError } from '../errors/s3backer-error.js';
 import type { Frontend } from '../frontends/frontend.js';
 import { createEngine } from './run-engine.js';
@@ -20,6 +21,8 @@ export interface ServeOptions {
   config: ResolvedConfig;
   /** The config file's plugins (ResolvedCommandLine.plugins). */
   plugins: readonly S3BackerPlugin[];
+  /** The values of the options those plugins declare (ResolvedCommandLine.pluginOptions). */
+  pluginOptions?: PluginOptionValues;
   /** The arguments the background child is started with (the same command line). */
   argv: readonly string[];
   /** Where the disk goes, for the messages of the starting process: the mount point, the NBD address. */
@@ -47,7 +50,7 @@ export async function serveVolume(options: ServeOptions): Promise<number> {
   const config: ResolvedConfig = password === undefined ? given : Object.freeze({ ...given, password });
 
   const logging = switchableLogSink({ debug: config.debug, quiet: config.quiet });
-  const engine = createEngine(config, options.plugins, logging.sink);
+  const engine = createEngine(config, options.plugins, logging.sink, options.pluginOptions);
   const log = engine.log;
   const device = await engine.mount();
   const frontend = options.frontend(engine, config);

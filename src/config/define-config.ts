@@ -17,9 +17,13 @@ export type UserOptionValues = {
 
 /**
  * One entry of `plugins`. `false`, `null` and `undefined` are skipped, so `cond && myPlugin()` works;
- * `[plugin, false]` disables an entry without deleting it (unified's preset style).
+ * `[plugin, false]` disables an entry without deleting it (unified's preset style). A string names
+ * a plugin package, resolved from the config file's directory and called with the options of
+ * `['package-name', { ...options }]` (docs/plugins.md, "Naming plugins in a JSON config").
  */
-export type UserPluginEntry = S3BackerPlugin | false | null | undefined | readonly [S3BackerPlugin, boolean];
+export type UserPluginEntry = S3BackerPlugin | string | false | null | undefined
+  | readonly [S3BackerPlugin, boolean]
+  | readonly [string, Readonly<Record<string, unknown>> | boolean];
 
 /** What a config file exports (vite's UserConfig): everything optional; defaults apply later. */
 export interface UserConfig extends UserOptionValues {

@@ -2,6 +2,14 @@ import { OPTION_KEYS, optionSpec, defaultText, type OptionGroup, type OptionSpec
 import { SEPARATE_ARGUMENT_FLAGS } from './separate-argument-flags.js';
 import { CONFIG_SEARCH_PLACES } from './load-config-file.js';
 import { USAGE } from './merge-config.js';
+import { OptionCatalog, type CatalogOption } from './option-catalog.js';
+
+export interface HelpTextOptions {
+  /** The options known: with the config file's plugins, their options get a section each. */
+  catalog?: OptionCatalog;
+  /** One line at the end, e.g. why the plugins' options are missing (the config file failed to load). */
+  note?: string;
+}
 
 /** Group headings, in the order help and docs list them. */
 export const GROUP_TITLES: Readonly<Record<OptionGroup, string>> = Object.freeze({
@@ -53,8 +61,12 @@ function valuePlaceholder(spec: OptionSpec): string | undefined {
   return 'VALUE';
 }
 
-/** `s3backer --help`, generated from OPTION_TABLE so it cannot drift from what the parser accepts. */
-export function helpText(): string {
+/**
+ * `s3backer --help`, generated from OPTION_TABLE so it cannot drift from what the parser accepts;
+ * then a section per plugin that declares options ("Plugin xor:"), from the same catalog the
+ * command line is parsed with.
+ */
+export function helpText(options: HelpTextOptions = {}): string {
   const lines: string[] = [
     's3backer: a virtual disk whose blocks live in S3 (compatible with the C s3backer)',
     '',
@@ -76,17 +88,26 @@ export function helpText(): string {
     'in the current directory is loaded.',
     'Precedence: the command line (flags, -o items, flag files, and bucket/subdir, which sets the',
     'prefix) over the config file over the defaults. Details: docs/config.md.',
+    'Plugins the config file names may add options of their own, listed last ("Plugin NAME").',
   ];
   for (const group of Object.keys(GROUP_TITLES) as OptionGroup[]) {
     lines.push('', `${GROUP_TITLES[group]}:`);
     for (const key of OPTION_KEYS) {
       const spec = optionSpec(key);
-      if (spec.group !== group) continue;
-      const usage = flagUsage(spec);
-      const description = describeOption(spec);
-      if (usage.length + 2 > FLAG_COLUMN) lines.push(`  ${usage}`, `  ${' '.repeat(FLAG_COLUMN)}${description}`);
-      else lines.push(`  ${usage.padEnd(FLAG_COLUMN)}${description}`);
+      if (spec.group === group) lines.push(...optionLines(spec));
     }
   }
+  for (const [plugin, pluginOptions] of (options.catalog ?? OptionCatalog.BUILT_IN).pluginSections()) {
+    lines.push('', `Plugin ${plugin}:`);
+    for (const option of pluginOptions as CatalogOption[]) lines.push(...optionLines(option.spec));
+  }
+  if (options.note !== undefined) lines.push('', options.note);
   return lines.join('\n') + '\n';
+}
+
+/** One option's help: the flag, then its description in a column (on the next line for a long flag). */
+function optionLines(spec: OptionSpec): string[] {
+  const usage = flagUsage(spec);
+  const description = describeOption(spec);
+  return usage.length + 2 > FLAG_COLUMN ? [`  ${usage}`, `  ${' '.repeat(FLAG_COLUMN)}${description}`] : [`  ${usage.padEnd(FLAG_COLUMN)}${description}`];
 }

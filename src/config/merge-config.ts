@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
-import { OPTION_KEYS, OPTION_TABLE, optionSpec, checkOptionValue, parseOptionValue, type OptionKey } from './options.js';
+import { OPTION_KEYS, optionSpec, checkOptionValue, parseOptionValue, type OptionKey } from './options.js';
 import { checkCrossFlags } from './check-cross-flags.js';
 import { closestName } from './closest-name.js';
+import { OptionCatalog, EXTRA_FILE_KEYS } from './option-catalog.js';
+import { configFilePlugins } from './config-file-plugins.js';
 import type { ParsedCommandLine } from './parse-argv.js';
 import type { UserConfig } from './define-config.js';
 import type { ResolvedConfig } from './resolved-config.js';
@@ -18,7 +20,17 @@ export interface ResolveConfigInput {
   filePath?: string;
   /** Base for a relative `--test` directory and mount point; defaults to process.cwd(). */
   cwd?: string;
+  /**
+   * The config file's plugins, already loaded (loadConfigFilePlugins: package names imported);
+   * without it the file's `plugins` must all be plugin objects, checked here.
+   */
+  plugins?: readonly S3BackerPlugin[];
+  /** The options known (the one `cli` was parsed with); defaults to the built-ins plus what the plugins declare. */
+  catalog?: OptionCatalog;
 }
+
+/** Option values of each plugin that declares options, by plugin name then key, defaults filled; frozen. */
+export type PluginOptionValues = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 export interface ResolvedCommandLine {
   config: ResolvedConfig;
@@ -31,6 +43,8 @@ export interface ResolvedCommandLine {
    * types depend on the engine's.
    */
   plugins: readonly S3BackerPlugin[];
+  /** The values of the options the plugins declare (for `Engine.create`'s `pluginOptions`). */
+  pluginOptions: PluginOptionValues;
 }
 
 export const USAGE = Object.freeze({
@@ -40,9 +54,6 @@ export const USAGE = Object.freeze({
   erase: 's3backer --erase [options] bucket[/subdir]',
   'reset-mounted-flag': 's3backer --reset-mounted-flag [options] bucket[/subdir]',
 });
-
-/** Keys a config file may hold besides the options. */
-const EXTRA_FILE_KEYS = ['bucket', 'mountPoint', 'plugins'] as const;
 
 /** Which command the command line asks for; --help and --version win over everything (they never fail). */
 export function detectCommand(cli: ParsedCommandLine): CommandName {
@@ -77,7 +88,10 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   const command = detectCommand(cli);
   // --help and --version must work whatever the config file or the rest of the command line says.
   const info = command === 'help' || command === 'version';
-  const file: ValidatedFile = info ? { options: {}, problems: {}, plugins: [], where: '' } : validateFile(input.file ?? {}, input.filePath);
+  const where = input.filePath === undefined ? 'the config file' : `config file "${input.filePath}"`;
+  const plugins = info ? [] : input.plugins ?? (input.file?.plugins == null ? [] : configFilePlugins(input.file.plugins, where));
+  const catalog = input.catalog ?? OptionCatalog.forPlugins(plugins);
+  const file: ValidatedFile = info ? { options: {}, pluginOptions: {}, problems: {}, where: '' } : validateFile(input.file ?? {}, where, catalog);
 
   const merged: Record<string, unknown> = {};
   const given = new Set<OptionKey>();
@@ -107,6 +121,19 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     if (!given.has('readAhead')) merged.readAhead = 0;
   }
 
+  // The plugins' own options, by the same precedence: command line, config file, declared default.
+  const pluginOptions: Record<string, Record<string, unknown>> = {};
+  for (const [plugin, options] of catalog.pluginSections()) {
+    const values: Record<string, unknown> = {};
+    for (const { key, spec } of options) {
+      let value = cli.pluginOptions?.[key];
+      if (value === undefined && !info) value = fileValue(file, key);
+      value ??= spec.default;
+      if (value !== undefined) values[key] = value;
+    }
+    pluginOptions[plugin] = Object.freeze(values);
+  }
+
   let bucket = '';
   let mountPoint: string | undefined;
   let nbdDevice: string | undefined;
@@ -128,40 +155,44 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     fuseOptions: Object.freeze([...cli.fuseOptions]),
     command,
     // The array is frozen; plugin objects are not: they belong to their authors and may keep state.
-    plugins: Object.freeze(file.plugins),
+    plugins: Object.freeze([...plugins]),
+    pluginOptions: Object.freeze(pluginOptions),
   });
 }
 
-type FileKey = OptionKey | 'bucket' | 'mountPoint';
+/** An option key (a built-in's or a plugin's), or `bucket`, `mountPoint`. */
+type FileKey = string;
 
 interface ValidatedFile {
   /** The valid option values, typed (size and octal strings parsed). */
   options: Partial<Record<OptionKey, unknown>>;
+  /** The valid values of the plugins' options, by key. */
+  pluginOptions: Record<string, unknown>;
   /** Bad values, thrown only when the merge uses them: a command-line flag may override a bad file value. */
   problems: Partial<Record<FileKey, S3BackerError>>;
   bucket?: string;
   mountPoint?: string;
-  plugins: S3BackerPlugin[];
   /** For messages: `config file "PATH"`. */
   where: string;
 }
 
 /** The file's value for a key, or its problem thrown. */
 function fileValue(file: ValidatedFile, key: FileKey): unknown {
-  const problem = file.problems[key];
+  const problem = Object.hasOwn(file.problems, key) ? file.problems[key] : undefined;
   if (problem !== undefined) throw problem;
-  return key === 'bucket' || key === 'mountPoint' ? file[key] : file.options[key];
+  if (key === 'bucket' || key === 'mountPoint') return file[key];
+  return Object.hasOwn(file.options, key) ? file.options[key as OptionKey] : Object.hasOwn(file.pluginOptions, key) ? file.pluginOptions[key] : undefined;
 }
 
 /**
- * Every key of the config file checked against OPTION_TABLE. Sizes and octal modes may be strings
- * (`'64k'`, `'0644'`: JSON has no octal numbers); a number is always the number itself. Unknown and
- * command-line-only keys fail at once (a typo is never "overridden"); bad values are kept as problems.
+ * Every key of the config file checked against the catalog (OPTION_TABLE and the plugins' options).
+ * Sizes and octal modes may be strings (`'64k'`, `'0644'`: JSON has no octal numbers); a number is
+ * always the number itself. Unknown and command-line-only keys fail at once (a typo is never
+ * "overridden"); bad values are kept as problems. `plugins` is checked apart (config-file-plugins.ts).
  */
-function validateFile(file: UserConfig, filePath: string | undefined): ValidatedFile {
-  const where = filePath === undefined ? 'the config file' : `config file "${filePath}"`;
-  const result: ValidatedFile = { options: {}, problems: {}, plugins: [], where };
-  const validKeys = [...OPTION_KEYS.filter((key) => !optionSpec(key).cliOnly), ...EXTRA_FILE_KEYS];
+function validateFile(file: UserConfig, where: string, catalog: OptionCatalog): ValidatedFile {
+  const result: ValidatedFile = { options: {}, pluginOptions: {}, problems: {}, where };
+  const validKeys = [...[...catalog.options.values()].filter((option) => !option.spec.cliOnly).map((option) => option.key), ...EXTRA_FILE_KEYS];
   for (const [name, value] of Object.entries(file)) {
     if (value === undefined || value === null) continue;
     if (name === 'bucket' || name === 'mountPoint') {
@@ -169,17 +200,15 @@ function validateFile(file: UserConfig, filePath: string | undefined): Validated
       else result[name] = value;
       continue;
     }
-    if (name === 'plugins') {
-      result.plugins = validatePlugins(value, where);
-      continue;
-    }
-    if (!Object.hasOwn(OPTION_TABLE, name)) {
+    if (name === 'plugins') continue;
+    const option = catalog.get(name);
+    if (option === undefined) {
       const suggestion = closestName(name, validKeys);
       throw new S3BackerError('S3B_CONFIG_UNKNOWN_OPTION', `unknown key "${name}" in ${where}; ` +
         (suggestion !== undefined ? `did you mean "${suggestion}"?` : 'see docs/config.md for the valid keys'));
     }
     const key = name as OptionKey;
-    const spec = optionSpec(key);
+    const spec = option.spec;
     if (spec.cliOnly) {
       throw new S3BackerError('S3B_CONFIG_UNKNOWN_OPTION', `"${name}" cannot be set in ${where}: it is a command-line flag only; ` +
         `pass --${spec.flag} on the command line instead`);
@@ -196,36 +225,10 @@ function validateFile(file: UserConfig, filePath: string | undefined): Validated
     }
     const problem = checkOptionValue(spec, typed);
     if (problem !== undefined) result.problems[key] = invalid(where, name, problem, hint);
-    else result.options[key] = typed;
+    else if (option.plugin === undefined) result.options[key] = typed;
+    else result.pluginOptions[key] = typed;
   }
   return result;
-}
-
-/** `plugins`: skip `false`/`null`/`undefined` and `[plugin, false]`, keep the order (unified). */
-function validatePlugins(value: unknown, where: string): S3BackerPlugin[] {
-  if (!Array.isArray(value)) throw invalid(where, 'plugins', 'must be an array of plugins');
-  const plugins: S3BackerPlugin[] = [];
-  value.forEach((entry: unknown, index) => {
-    if (entry === false || entry === null || entry === undefined) return;
-    let plugin = entry;
-    if (Array.isArray(entry)) {
-      if (entry.length !== 2 || typeof entry[1] !== 'boolean') {
-        throw invalid(where, `plugins[${index}]`, 'must be a plugin or [plugin, true|false]');
-      }
-      if (!entry[1]) return;
-      plugin = entry[0];
-    }
-    if (!isPlugin(plugin)) {
-      throw invalid(where, `plugins[${index}]`, 'is not a plugin (an object with a string `name` and an `apply(engine)` function)');
-    }
-    plugins.push(plugin);
-  });
-  return plugins;
-}
-
-function isPlugin(value: unknown): value is S3BackerPlugin {
-  return typeof value === 'object' && value !== null &&
-    typeof (value as { name?: unknown }).name === 'string' && typeof (value as { apply?: unknown }).apply === 'function';
 }
 
 /**

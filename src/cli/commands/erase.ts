@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { S3BackerPlugin } from '../../engine/plugin.js';
+import type { PluginOptionValues } from '../../config/merge-config.js';
 import { detectGeometry } from '../../engine/detect-geometry.js';
 import type { BlockGeometry } from '../../engine/block-geometry.js';
 import type { ObjectStore } from '../../engine/object-store.js';
@@ -30,8 +31,8 @@ export interface EraseIo {
  * any block left is a failure (exit 1), and then the flag and the key check stay.
  */
 export async function eraseCommand(config: ResolvedConfig, io: EraseIo = { stdin: process.stdin, stderr: process.stderr },
-  settings: Pick<DeleteObjectsOptions, 'bulk'> & { plugins?: readonly S3BackerPlugin[] } = {}): Promise<number> {
-  const engine = createMaintenanceEngine(config, settings.plugins ?? []);
+  settings: Pick<DeleteObjectsOptions, 'bulk'> & { plugins?: readonly S3BackerPlugin[]; pluginOptions?: PluginOptionValues } = {}): Promise<number> {
+  const engine = createMaintenanceEngine(config, settings.plugins ?? [], undefined, settings.pluginOptions);
   const store = await engine.openStore();
   try {
     const geometry = await detectGeometry(store, config, engine.log);

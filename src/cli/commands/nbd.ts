@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { S3BackerPlugin } from '../../engine/plugin.js';
+import type { PluginOptionValues } from '../../config/merge-config.js';
 import { S3BackerError } from '../../errors/s3backer-error.js';
 import { serveVolume } from '../serve-frontend.js';
 
@@ -15,7 +16,8 @@ function exportName(config: ResolvedConfig): string {
  * that export on a private socket to the kernel's nbd-client. Loaded only for these commands: the
  * FUSE binding is never loaded here.
  */
-export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[], plugins: readonly S3BackerPlugin[] = []): Promise<number> {
+export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly string[], argv: readonly string[], plugins: readonly S3BackerPlugin[] = [],
+  pluginOptions: PluginOptionValues = {}): Promise<number> {
   if (fuseOptions.length > 0) {
     throw new S3BackerError('S3B_CONFIG_INVALID', `-o ${fuseOptions.join(',')} ${fuseOptions.length === 1 ? 'is a FUSE mount option' : 'are FUSE mount options'}, which mean nothing for an NBD export; drop ${fuseOptions.length === 1 ? 'it' : 'them'}`);
   }
@@ -24,14 +26,14 @@ export async function nbdCommand(config: ResolvedConfig, fuseOptions: readonly s
     const { KernelNbdFrontend } = await import('../../frontends/nbd-client/kernel-nbd-frontend.js');
     const device = config.nbdDevice!;
     return serveVolume({
-      config, plugins, argv, target: device,
+      config, plugins, pluginOptions, argv, target: device,
       frontend: (engine, resolved) => new KernelNbdFrontend({ device, readOnly: resolved.readOnly, exportName: exportName(resolved), log: engine.log }),
     });
   }
   const { NbdFrontend } = await import('../../frontends/nbd/nbd-frontend.js');
   const listen = config.nbdListen!;
   return serveVolume({
-    config, plugins, argv, target: listen,
+    config, plugins, pluginOptions, argv, target: listen,
     frontend: (engine, resolved) => new NbdFrontend({
       listen, exportName: exportName(resolved), readOnly: resolved.readOnly, log: engine.log,
       ...(resolved.nbdTlsCert === undefined || resolved.nbdTlsKey === undefined ? {} : { tls: { cert: resolved.nbdTlsCert, key: resolved.nbdTlsKey } }),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { S3BackerPlugin } from '../../engine/plugin.js';
+import type { PluginOptionValues } from '../../config/merge-config.js';
 import { MOUNT_TOKEN_NAME } from '../../engine/block-geometry.js';
 import { createMaintenanceEngine } from '../run-engine.js';
 import { readMountedFlag } from '../read-mounted-flag.js';
@@ -14,8 +15,9 @@ const hex8 = (token: number) => `0x${token.toString(16).padStart(8, '0')}`;
  * was cleared. The cache file is checked before anything changes: one that a live s3backer uses
  * (the volume is mounted) or that belongs to another volume is refused, and the flag stays.
  */
-export async function resetMountedFlagCommand(config: ResolvedConfig, plugins: readonly S3BackerPlugin[] = []): Promise<number> {
-  const engine = createMaintenanceEngine(config, plugins);
+export async function resetMountedFlagCommand(config: ResolvedConfig, plugins: readonly S3BackerPlugin[] = [],
+  pluginOptions: PluginOptionValues = {}): Promise<number> {
+  const engine = createMaintenanceEngine(config, plugins, undefined, pluginOptions);
   const store = await engine.openStore();
   let cache: CacheFileToken | undefined;
   try {
