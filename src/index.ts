@@ -8,7 +8,7 @@ export { defaultConfig } from './config/default-config.js';
 
 export { Engine, type EngineOptions } from './engine/engine.js';
 export { Stage } from './engine/stages.js';
-export type { S3BackerPlugin, EnginePluginApi } from './engine/plugin.js';
+export type { S3BackerPlugin, EnginePluginApi, PluginOptionSpec } from './engine/plugin.js';
 export type {
   EngineHooks, PluginHooks, BlockRequest, WriteRequest, PartialWriteRequest, EncodedObject, BlockContext, TrimRequest, MountContext, BlockSink, EvictEvent, ReclaimRequest,
 } from './engine/hooks.js';
