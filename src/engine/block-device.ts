@@ -80,12 +80,17 @@ export class BlockDevice {
     });
   }
 
-  async write(offset: number, data: Buffer): Promise<void> {
+  /**
+   * `owned`: `data` was made for this write and nobody uses it afterwards (an NBD request's
+   * payload), so whole blocks of it may be kept by a cache without a copy. FUSE's buffers are
+   * reused by the binding: never owned.
+   */
+  async write(offset: number, data: Buffer, options: { owned?: boolean } = {}): Promise<void> {
     return this.track(async () => {
       this.checkWritable();
       this.checkRange(offset, data.length);
       await forEachLimited(this.split(offset, data.length), (piece) =>
-        this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length)));
+        this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length), options.owned === true));
     });
   }
 
@@ -96,7 +101,7 @@ export class BlockDevice {
       this.checkRange(offset, length);
       const zeros = Buffer.alloc(this.geometry.blockSize);
       const pieces = this.split(offset, length);
-      await forEachLimited(pieces, (piece) => this.writePiece(piece, zeros.subarray(0, piece.length)));
+      await forEachLimited(pieces, (piece) => this.writePiece(piece, zeros.subarray(0, piece.length), false));
       const whole = pieces.filter((piece) => piece.length === this.geometry.blockSize);
       if (whole.length > 0) await this.io.trimmed(whole[0]!.block, whole.length);
     });
@@ -113,10 +118,10 @@ export class BlockDevice {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  private async writePiece(piece: Piece, bytes: Buffer): Promise<void> {
+  private async writePiece(piece: Piece, bytes: Buffer, owned: boolean): Promise<void> {
     const { blockSize } = this.geometry;
     await this.locks.run(piece.block, async () => {
-      if (piece.length === blockSize) return this.io.writeBlock(piece.block, bytes);
+      if (piece.length === blockSize) return this.io.writeBlock(piece.block, bytes, owned);
       if (await this.io.writePart(piece.block, piece.start, bytes)) return;
       // The block as read is shared (a cache's copy): patch a private copy, and hand it over.
       const block = copyBuffer(await this.io.readBlock(piece.block));

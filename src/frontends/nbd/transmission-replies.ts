@@ -52,27 +52,26 @@ export function errorReply(structured: boolean, cookie: Buffer, error: number, m
 }
 
 /**
- * The reply to a successful read with room for its data: the device reads straight into `data`,
- * then `reply` goes out as it is. Structured: one NBD_REPLY_TYPE_OFFSET_DATA chunk flagged DONE
- * (the data is complete before the header is sent, so no error can follow it).
+ * The header of a successful read's reply; the data follows it in separate buffers (the blocks as
+ * the device holds them). Simple: the 16-byte reply. Structured: one NBD_REPLY_TYPE_OFFSET_DATA
+ * chunk flagged DONE (the data is complete before the header is sent, so no error can follow it),
+ * or NBD_REPLY_TYPE_NONE for an empty read (an OFFSET_DATA chunk describes at least one byte).
  */
-export function readReply(structured: boolean, cookie: Buffer, offset: number, length: number): { reply: Buffer; data: Buffer } {
+export function readReplyHeader(structured: boolean, cookie: Buffer, offset: number, length: number): Buffer {
   if (!structured) {
-    const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH + length);
+    const reply = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_LENGTH);
     simpleHeader(reply, cookie, 0);
-    return { reply, data: reply.subarray(SIMPLE_REPLY_HEADER_LENGTH) };
+    return reply;
   }
   if (length === 0) {
-    // An OFFSET_DATA chunk describes at least one byte: an empty read is answered with NONE.
     const reply = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH);
     chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, 0);
-    return { reply, data: reply.subarray(reply.length) };
+    return reply;
   }
-  const start = STRUCTURED_REPLY_HEADER_LENGTH + 8;
-  const reply = Buffer.allocUnsafe(start + length);
-  chunkHeader(reply, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, 8 + length);
-  reply.writeBigUInt64BE(BigInt(offset), STRUCTURED_REPLY_HEADER_LENGTH);
-  return { reply, data: reply.subarray(start) };
+  const header = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER_LENGTH + 8);
+  chunkHeader(header, 0, cookie, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, 8 + length);
+  header.writeBigUInt64BE(BigInt(offset), STRUCTURED_REPLY_HEADER_LENGTH);
+  return header;
 }
 
 /** At most `limit` bytes of `text` in UTF-8, cut between characters. */
