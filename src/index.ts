@@ -16,7 +16,7 @@ export { PreconditionFailedError } from './engine/object-store.js';
 export type { ObjectStore, StoreSupports, ObjectInfo, StoredObject, PutOptions, GetOptions, ListOptions, DeleteManyResult } from './engine/object-store.js';
 export { closedStoreError } from './engine/closed-store-error.js';
 export { ForwardingStore } from './engine/forwarding-store.js';
-export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME } from './engine/block-geometry.js';
+export { BlockGeometry, blockHash, MOUNT_TOKEN_NAME, mountTokenKey } from './engine/block-geometry.js';
 export { formatBlockNumber } from './errors/block-number.js';
 export { formatSize } from './engine/format-size.js';
 export { BlockDevice } from './engine/block-device.js';

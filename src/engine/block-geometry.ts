@@ -9,6 +9,11 @@ export const MAX_BLOCKS = 2 ** 32;
 /** Name of the C tool's mounted-flag object, relative to the prefix; never hash-prefixed. */
 export const MOUNT_TOKEN_NAME = 's3backer-mounted';
 
+/** The mounted flag's object name under `prefix`: the one place it is built (the C tool's http_io.c: prefix + "s3backer-mounted"). */
+export function mountTokenKey(prefix: string): string {
+  return prefix + MOUNT_TOKEN_NAME;
+}
+
 /**
  * The C tool's block-name hash (`--blockHashPrefix`): in uint32 arithmetic,
  * `h = block; for n = 12 down to 1: h = ((h >> 8) ^ h) * 0x6b + n`.
@@ -55,7 +60,7 @@ export class BlockGeometry {
       throw new S3BackerError('S3B_CONFIG_INVALID',
         `size ${formatSize(size)} needs ${this.numBlocks} blocks of ${formatSize(blockSize)}, more than the 2^32-1 block names allow; use a larger --blockSize`);
     }
-    this.mountTokenKey = prefix + MOUNT_TOKEN_NAME;
+    this.mountTokenKey = mountTokenKey(prefix);
   }
 
   /** Object name of a block. */

@@ -32,7 +32,7 @@ export class BlockTier implements BlockIo {
   async writeBlock(block: number, data: Buffer, owned = false): Promise<void> {
     const request: WriteRequest = { block, key: this.objects.geometry.key(block), data, isZero: this.objects.isZero(data), owned };
     const handled = this.hooks.writeBlock.isUsed() ? await this.hooks.writeBlock.promise(request) : undefined;
-    if (!handled) await this.objects.write(block, data);
+    if (!handled) await this.objects.write(block, data, request.isZero);
     if (this.hooks.blockWritten.isUsed()) await this.hooks.blockWritten.promise(request);
   }
 

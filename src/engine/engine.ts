@@ -3,7 +3,7 @@ import { createEngineHooks, type EngineHooks, type MountContext, type PluginHook
 import type { S3BackerPlugin, EnginePluginApi } from './plugin.js';
 import type { ResolvedConfig } from '../config/resolved-config.js';
 import type { ObjectStore } from './object-store.js';
-import { MOUNT_TOKEN_NAME, type BlockGeometry } from './block-geometry.js';
+import { mountTokenKey, type BlockGeometry } from './block-geometry.js';
 import { ObjectPipeline } from './object-pipeline.js';
 import { BlockDevice } from './block-device.js';
 import { BlockTier } from './block-tier.js';
@@ -190,7 +190,7 @@ export class Engine {
       const { config } = this;
       // The flag first: "mounted elsewhere" is the more useful message when both would fail.
       lease = await MountLease.acquire(store, {
-        key: config.prefix + MOUNT_TOKEN_NAME, description: store.description, force: config.force, readOnly: config.readOnly,
+        key: mountTokenKey(config.prefix), description: store.description, force: config.force, readOnly: config.readOnly,
         shared: config.sharedDiskMode, log: this.log,
         reclaim: async (token) => this.hooks.reclaimMount.isUsed() && (await this.hooks.reclaimMount.promise({ store, token })) === true,
       });

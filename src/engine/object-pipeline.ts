@@ -92,11 +92,12 @@ export class ObjectPipeline {
 
   /**
    * Store a block (exactly blockSize bytes); all zeros delete its object instead. Resolves to the
-   * stored object's ETag, or undefined when the object was deleted.
+   * stored object's ETag, or undefined when the object was deleted. `isZero`: the caller already
+   * checked (the block tier does, once per write); left out, it is checked here.
    */
-  async write(block: number, data: Buffer): Promise<string | undefined> {
+  async write(block: number, data: Buffer, isZero = this.isZero(data)): Promise<string | undefined> {
     const context = this.context(block);
-    if (this.isZero(data)) {
+    if (isZero) {
       await storeCall(block, context.key, 'deleting', this.store.delete(context.key));
       return undefined;
     }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ResolvedConfig } from '../../config/resolved-config.js';
 import type { S3BackerPlugin } from '../../engine/plugin.js';
 import type { PluginOptionValues } from '../../config/merge-config.js';
-import { MOUNT_TOKEN_NAME } from '../../engine/block-geometry.js';
+import { mountTokenKey } from '../../engine/block-geometry.js';
 import { createMaintenanceEngine } from '../run-engine.js';
 import { readMountedFlag } from '../read-mounted-flag.js';
 import { CacheFileToken, cacheFileVolumeId } from '../../../plugins/block-cache/index.js';
@@ -26,7 +26,7 @@ export async function resetMountedFlagCommand(config: ResolvedConfig, plugins: r
     cache = cacheFile === undefined ? undefined : await CacheFileToken.open(cacheFile, cacheFileVolumeId(store.description, config.prefix));
 
     engine.log.info(`resetting mount token for ${store.description}`);
-    const key = config.prefix + MOUNT_TOKEN_NAME;
+    const key = mountTokenKey(config.prefix);
     const flag = await readMountedFlag(store, key);
     await store.delete(key);
     engine.log.info(flag ? `cleared the mounted flag, set ${flag.description}` : 'the mounted flag was not set');
