@@ -2,6 +2,7 @@ import { S3BackerError } from '../errors/s3backer-error.js';
 import type { BlockGeometry } from './block-geometry.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { copyBuffer } from './copy-buffer.js';
+import { blockPieces, type BlockPiece } from './block-pieces.js';
 
 /** What the block device needs from the tier below: whole-block operations. */
 export interface BlockIo {
@@ -17,15 +18,6 @@ export interface BlockIo {
 
 /** At most this many blocks of one request are in flight at once (a 128 KiB FUSE request of 4 KiB blocks is 32). */
 const MAX_PARALLEL_BLOCKS = 64;
-
-interface Piece {
-  block: number;
-  /** Offset inside the block. */
-  start: number;
-  length: number;
-  /** Offset inside the request's buffer. */
-  at: number;
-}
 
 /**
  * Byte ranges over blocks: validates bounds once, splits a request into blocks that run
@@ -118,7 +110,7 @@ export class BlockDevice {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  private async writePiece(piece: Piece, bytes: Buffer, owned: boolean): Promise<void> {
+  private async writePiece(piece: BlockPiece, bytes: Buffer, owned: boolean): Promise<void> {
     const { blockSize } = this.geometry;
     await this.locks.run(piece.block, async () => {
       if (piece.length === blockSize) return this.io.writeBlock(piece.block, bytes, owned);
@@ -130,18 +122,8 @@ export class BlockDevice {
     });
   }
 
-  private split(offset: number, length: number): Piece[] {
-    const { blockSize } = this.geometry;
-    const pieces: Piece[] = [];
-    for (let at = 0; at < length;) {
-      const position = offset + at;
-      const block = Math.floor(position / blockSize);
-      const start = position - block * blockSize;
-      const pieceLength = Math.min(blockSize - start, length - at);
-      pieces.push({ block, start, length: pieceLength, at });
-      at += pieceLength;
-    }
-    return pieces;
+  private split(offset: number, length: number): BlockPiece[] {
+    return blockPieces(this.geometry.blockSize, offset, length);
   }
 
   private checkRange(offset: number, length: number): void {

@@ -11,7 +11,7 @@ import {
 } from './nbd-protocol.js';
 import { ConnectionEndedError, type SocketReader } from './socket-reader.js';
 import { errorReply, readReplyHeader, successReply } from './transmission-replies.js';
-import { blockPieces } from './block-pieces.js';
+import { blockPieces } from '../../engine/block-pieces.js';
 
 export interface TransmissionSettings {
   readonly device: BlockDevice;
@@ -194,7 +194,7 @@ export class NbdTransmission {
             // Whole blocks go out as the tier holds them (a cached block, the store's copy): no
             // reply-sized buffer and no copy per request, which at 1 MiB requests cost more CPU in
             // allocation and garbage collection than the rest of the read. Partial edges are copied.
-            const pieces = await Promise.all(blockPieces(offset, length, exported.blockSize).map(([at, size]) => device.read(at, size)));
+            const pieces = await Promise.all(blockPieces(exported.blockSize, offset, length).map((piece) => device.read(offset + piece.at, piece.length)));
             return [readReplyHeader(structuredReplies, request.cookie, offset, length), ...pieces];
           });
         }
