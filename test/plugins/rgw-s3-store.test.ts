@@ -3,7 +3,7 @@
 // contract, listing past 1000 keys, bulk delete, and signature checks, on both object paths
 // (lean and SDK). One radosgw for the file, one bucket per store.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { S3Store, type S3StoreOptions } from '../../plugins/s3/index.js';
 import { RetryStats, RetryStore } from '../../plugins/retry/index.js';
 import { blockCachePlugin } from '../../plugins/block-cache/index.js';
@@ -11,38 +11,22 @@ import { PreconditionFailedError } from '../../src/engine/object-store.js';
 import { isS3BackerError } from '../../src/errors/s3backer-error.js';
 import { runBackendConformance } from '../conformance/index.js';
 import { runBlockDeviceConformance } from '../conformance/block-device-suite.js';
-import { startRadosgw, radosgwAvailability, logRadosgwSkip, type RadosgwServer } from '../helpers/rgw-server.js';
+import { radosgwPerFile } from '../helpers/rgw-per-file.js';
 import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { testConfig } from '../helpers/test-config.js';
 
 type ObjectPath = 'lean' | 'sdk';
 const PATHS: readonly ObjectPath[] = ['lean', 'sdk'];
 
-const skip = radosgwAvailability();
-logRadosgwSkip(skip);
-
-let server: RadosgwServer;
-let buckets = 0;
-before(async () => {
-  if (skip !== undefined) return;
-  server = await startRadosgw();
-  console.log(`radosgw answered ${server.startupMs} ms after the start (${server.endpoint})`);
-});
-after(async () => {
-  await server?.stop();
-});
-
-async function freshBucket(): Promise<string> {
-  const name = `store-${++buckets}`;
-  await server.createBucket(name);
-  return name;
-}
+const rgw = radosgwPerFile('store');
+const skip = rgw.skip;
+const freshBucket = () => rgw.freshBucket();
 
 /** Defaults: what a mount has (conditional PUT and GET declared, as on AWS). */
 function rgwStore(bucket: string, objectPath: ObjectPath, overrides: Partial<S3StoreOptions> = {}): S3Store {
   return new S3Store({
-    endpoint: server.endpoint, bucket, region: server.region, forcePathStyle: true,
-    credentials: { kind: 'static', accessKeyId: server.accessId, secretAccessKey: server.accessKey, source: 'test' },
+    endpoint: rgw.server().endpoint, bucket, region: rgw.server().region, forcePathStyle: true,
+    credentials: { kind: 'static', accessKeyId: rgw.server().accessId, secretAccessKey: rgw.server().accessKey, source: 'test' },
     timeoutMs: 10_000, acl: 'private', objectPath, ...overrides,
   });
 }
@@ -76,7 +60,7 @@ if (skip !== undefined) {
 }
 
 test('s3 on radosgw: the ETag goes back quoted in If-Match (as the C tool sends it, and as AWS wants), also when given bare; a 412 is PreconditionFailedError at once, counted in http_stale', { skip, timeout: 30_000 }, async () => {
-  const proxy = await startRecordingProxy({ target: server.endpoint });
+  const proxy = await startRecordingProxy({ target: rgw.server().endpoint });
   try {
     for (const objectPath of PATHS) {
       const s3 = rgwStore(await freshBucket(), objectPath, { endpoint: proxy.endpoint });
@@ -109,7 +93,7 @@ test('s3 on radosgw: the ETag goes back quoted in If-Match (as the C tool sends 
 });
 
 test('s3 on radosgw: deleteMany of 1,100 keys is two DeleteObjects requests, and every key is gone', { skip, timeout: 60_000 }, async () => {
-  const proxy = await startRecordingProxy({ target: server.endpoint });
+  const proxy = await startRecordingProxy({ target: rgw.server().endpoint });
   const store = rgwStore(await freshBucket(), 'lean', { endpoint: proxy.endpoint });
   try {
     const keys = Array.from({ length: 1100 }, (_, i) => `vol/${i.toString(16).padStart(8, '0')}`);
@@ -129,7 +113,7 @@ test('s3 on radosgw: deleteMany of 1,100 keys is two DeleteObjects requests, and
 test('s3 on radosgw: a wrong secret key (bad signature) and an unknown access key are S3B_BACKEND_AUTH at once, no retries', { skip, timeout: 30_000 }, async () => {
   const bucket = await freshBucket();
   for (const objectPath of PATHS) {
-    for (const [accessKeyId, secretAccessKey, code] of [[server.accessId, 'not-the-secret', 'SignatureDoesNotMatch'], ['NOSUCHKEY0000000000X', server.accessKey, 'InvalidAccessKeyId']] as const) {
+    for (const [accessKeyId, secretAccessKey, code] of [[rgw.server().accessId, 'not-the-secret', 'SignatureDoesNotMatch'], ['NOSUCHKEY0000000000X', rgw.server().accessKey, 'InvalidAccessKeyId']] as const) {
       const s3 = rgwStore(bucket, objectPath, { credentials: { kind: 'static', accessKeyId, secretAccessKey, source: 'test' } });
       const store = retrying(s3);
       try {

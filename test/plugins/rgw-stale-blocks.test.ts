@@ -1,13 +1,13 @@
 // A block changed behind a mount's back, on a real S3 (radosgw), is noticed, never served as if it
 // were the version the mount knows: md5-protect's strict reads (If-Match GETs, answered 412 by
-// the server) and the block cache file's ETag check of reloaded blocks (HEAD). s3rver cannot
+// the rgw.server()) and the block cache file's ETag check of reloaded blocks (HEAD). s3rver cannot
 // show the first: it ignores If-Match.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Engine } from '../../src/engine/engine.js';
 import type { S3BackerPlugin } from '../../src/engine/plugin.js';
@@ -18,36 +18,21 @@ import { retryPlugin } from '../../plugins/retry/index.js';
 import { md5ProtectPlugin } from '../../plugins/md5-protect/index.js';
 import { blockCachePlugin } from '../../plugins/block-cache/index.js';
 import { BLOCK_CONTENT_TYPE } from '../../src/engine/object-pipeline.js';
-import { startRadosgw, radosgwAvailability, radosgwClient, logRadosgwSkip, type RadosgwServer } from '../helpers/rgw-server.js';
+import { radosgwClient } from '../helpers/rgw-server.js';
+import { radosgwPerFile } from '../helpers/rgw-per-file.js';
 import { testConfig } from '../helpers/test-config.js';
 
 const BLOCK = 4096;
 const BLOCKS = 16;
 
-const skip = radosgwAvailability();
-logRadosgwSkip(skip);
-
-let server: RadosgwServer;
-let buckets = 0;
-before(async () => {
-  if (skip !== undefined) return;
-  server = await startRadosgw();
-  console.log(`radosgw answered ${server.startupMs} ms after the start (${server.endpoint})`);
-});
-after(async () => {
-  await server?.stop();
-});
-
-async function freshBucket(): Promise<string> {
-  const name = `stale-${++buckets}`;
-  await server.createBucket(name);
-  return name;
-}
+const rgw = radosgwPerFile('stale');
+const skip = rgw.skip;
+const freshBucket = () => rgw.freshBucket();
 
 /** A mount of the volume `vol/` in `bucket` through the s3 store on radosgw, with `plugins` on top. */
 async function mount(bucket: string, plugins: S3BackerPlugin[], options: { objectPath?: 'lean' | 'sdk'; config?: Partial<OptionValues> } = {}) {
   const config = testConfig({
-    store: 's3', bucket, baseURL: server.endpoint, accessId: server.accessId, accessKey: server.accessKey,
+    store: 's3', bucket, baseURL: rgw.server().endpoint, accessId: rgw.server().accessId, accessKey: rgw.server().accessKey,
     size: BLOCKS * BLOCK, blockSize: BLOCK, prefix: 'vol/', initialRetryPause: 10, maxRetryPause: 200, ...options.config,
   });
   const engine = Engine.create(config, [s3Plugin({ objectPath: options.objectPath ?? 'lean' }), retryPlugin(config), ...plugins]);
@@ -58,7 +43,7 @@ async function mount(bucket: string, plugins: S3BackerPlugin[], options: { objec
 
 /** Another writer: a PUT of a whole block straight to radosgw, as another host's s3backer would. */
 async function putBehindOurBack(bucket: string, block: number, data: Buffer): Promise<void> {
-  const client = radosgwClient(server);
+  const client = radosgwClient(rgw.server());
   try {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: `vol/${block.toString(16).padStart(8, '0')}`, Body: data, ContentType: BLOCK_CONTENT_TYPE }));
   } finally {
