@@ -2,11 +2,9 @@
 // test/helpers/s3backer-process.ts, plus: node flags (--cpu-prof) before the script, its own process
 // group (a terminal's Ctrl-C reaches only the benchmark, which then unmounts in order), the stats
 // file as counters, and /proc samples of its CPU and peak RSS.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { S3BACKER_BIN } from '../../test/helpers/s3backer-process.js';
 import { cleanup } from './cleanup-stack.js';
-import { cpuSeconds, statusMiB } from './proc-stats.js';
+import { S3backerChild } from './s3backer-child.js';
 import { runTracked } from './run-tracked.js';
 import { join } from 'node:path';
 
@@ -30,32 +28,22 @@ export function parseStats(text: string): Counters {
 }
 
 export class S3backerMount {
-  private readonly child: ChildProcess;
-  private output = '';
-  private readonly exited: Promise<number | null>;
-  private exitCode: number | null | undefined;
+  private readonly process: S3backerChild;
   /** Resident set right after mounting (node, the SDK, the engine; an empty cache), MiB. */
   rssAtMountMiB = NaN;
   readonly release: () => Promise<void>;
 
   private constructor(readonly mountPoint: string, args: readonly string[], nodeFlags: readonly string[]) {
-    this.child = spawn(process.execPath, [...nodeFlags, S3BACKER_BIN, '-f', ...args, mountPoint], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const keep = (chunk: Buffer) => { this.output = (this.output + chunk.toString()).slice(-16_384); };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
-      this.exitCode = code;
-      resolve(code);
-    }));
+    this.process = new S3backerChild([...args, mountPoint], nodeFlags);
     // Interrupted: the store may be gone, so do not wait long for a clean shutdown.
-    this.release = cleanup.defer(`unmount ${mountPoint} (s3backer PID ${this.child.pid})`, async () => {
-      if (this.exitCode === undefined) await this.unmount(cleanup.interrupted ? 5_000 : 120_000).catch(() => {});
+    this.release = cleanup.defer(`unmount ${mountPoint} (s3backer PID ${this.process.pid})`, async () => {
+      if (this.process.exitCode === undefined) await this.unmount(cleanup.interrupted ? 5_000 : 120_000).catch(() => {});
       await this.kill();
     });
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.process.pid;
   }
 
   get diskFile(): string {
@@ -68,18 +56,18 @@ export class S3backerMount {
     const mount = new S3backerMount(mountPoint, args, nodeFlags);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (mount.exitCode !== undefined) {
+      if (mount.process.exitCode !== undefined) {
         await mount.release();
-        throw new Error(`s3backer exited with ${mount.exitCode} before mounting:\n${mount.output}`);
+        throw new Error(`s3backer exited with ${mount.process.exitCode} before mounting:\n${mount.process.output}`);
       }
       if (await isMounted(mountPoint)) {
-        mount.rssAtMountMiB = statusMiB(mount.pid, 'VmRSS') ?? NaN;
+        mount.rssAtMountMiB = mount.process.rssMiB();
         return mount;
       }
       await sleep(50);
     }
     await mount.release();
-    throw new Error(`s3backer did not mount ${mountPoint} within ${timeoutMs} ms:\n${mount.output}`);
+    throw new Error(`s3backer did not mount ${mountPoint} within ${timeoutMs} ms:\n${mount.process.output}`);
   }
 
   async stats(): Promise<Counters> {
@@ -88,12 +76,12 @@ export class S3backerMount {
 
   /** CPU seconds of the process so far (all threads). */
   cpuSeconds(): number {
-    return cpuSeconds(this.pid) ?? NaN;
+    return this.process.cpuSeconds();
   }
 
   /** Peak RSS so far, MiB. */
   peakRssMiB(): number {
-    return statusMiB(this.pid, 'VmHWM') ?? NaN;
+    return this.process.peakRssMiB();
   }
 
   /**
@@ -102,23 +90,19 @@ export class S3backerMount {
    */
   async unmount(timeoutMs = 120_000): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (this.exitCode !== undefined || !(await isMounted(this.mountPoint))) break;
+      if (this.process.exitCode !== undefined || !(await isMounted(this.mountPoint))) break;
       const result = await runTracked('umount', [this.mountPoint], { forCleanup: true });
       if (result.code === 0) break;
       if (attempt >= 20 || !/busy/i.test(result.stderr)) throw new Error(`umount ${this.mountPoint} failed: ${result.stderr.trim()}`);
       await sleep(250);
     }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const code = await this.exited.finally(() => clearTimeout(timer));
-    if (code !== 0) throw new Error(`s3backer (PID ${this.pid}) exited with ${code ?? 'a signal'} after unmount:\n${this.output}`);
+    const code = await this.process.waitForExit(timeoutMs);
+    if (code !== 0) throw new Error(`s3backer (PID ${this.pid}) exited with ${code ?? 'a signal'} after unmount:\n${this.process.output}`);
   }
 
   /** Last resort: SIGKILL by PID and detach the mount lazily. */
   private async kill(): Promise<void> {
-    if (this.exitCode === undefined) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
+    await this.process.kill();
     if (await isMounted(this.mountPoint)) await runTracked('umount', ['-l', this.mountPoint], { forCleanup: true }).catch(() => undefined);
   }
 }
