@@ -21,6 +21,7 @@ export { formatBlockNumber } from './errors/block-number.js';
 export { formatSize } from './engine/format-size.js';
 export { BlockDevice } from './engine/block-device.js';
 export { KeyedMutex } from './engine/keyed-mutex.js';
+export { ConcurrencyLimit, forEachLimited } from './engine/concurrency-limit.js';
 export { copyBuffer } from './engine/copy-buffer.js';
 export { ObjectPipeline, BLOCK_CONTENT_TYPE, FILE_SIZE_META, BLOCK_SIZE_META, parseContentEncoding, isAllZero } from './engine/object-pipeline.js';
 export { formatSeconds, type StatsProvider } from './engine/stats-registry.js';

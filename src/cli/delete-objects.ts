@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../engine/object-store.js';
 import { isS3BackerError } from '../errors/s3backer-error.js';
+import { ConcurrencyLimit } from '../engine/concurrency-limit.js';
 
 /** Keys one `deleteMany` call is given: S3 DeleteObjects' limit, so one call is one request. */
 export const BULK_DELETE_KEYS = 1000;
@@ -45,25 +46,6 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** At most `limit` tasks running; `run` waits for room. */
-class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    while (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 /**
  * Delete every key `keys` yields: in `deleteMany` batches of 1000 where the store has it (up to 4
  * requests at once), one `delete` per key otherwise (25 at once). The listing runs ahead by one
@@ -79,7 +61,7 @@ class Limiter {
 export async function deleteObjects(store: ObjectStore, keys: AsyncIterable<string>, options: DeleteObjectsOptions = {}): Promise<DeleteObjectsOutcome> {
   const outcome: DeleteObjectsOutcome = { found: 0, deleted: 0, failed: [], bulkRequests: 0, singleRequests: 0, stopped: undefined };
   let bulk = options.bulk !== false && typeof store.deleteMany === 'function';
-  const singles = new Limiter(SINGLE_DELETE_PARALLELISM);
+  const singles = new ConcurrencyLimit(SINGLE_DELETE_PARALLELISM);
 
   const deleted = (count: number) => {
     outcome.deleted += count;

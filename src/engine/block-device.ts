@@ -3,6 +3,7 @@ import type { BlockGeometry } from './block-geometry.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { copyBuffer } from './copy-buffer.js';
 import { blockPieces, type BlockPiece } from './block-pieces.js';
+import { forEachLimited } from './concurrency-limit.js';
 
 /** What the block device needs from the tier below: whole-block operations. */
 export interface BlockIo {
@@ -65,7 +66,7 @@ export class BlockDevice {
   async readInto(offset: number, target: Buffer): Promise<void> {
     return this.track(async () => {
       this.checkRange(offset, target.length);
-      await forEachLimited(this.split(offset, target.length), async (piece) => {
+      await forEachLimited(this.split(offset, target.length), MAX_PARALLEL_BLOCKS, async (piece) => {
         const data = await this.io.readBlock(piece.block);
         data.copy(target, piece.at, piece.start, piece.start + piece.length);
       });
@@ -81,7 +82,7 @@ export class BlockDevice {
     return this.track(async () => {
       this.checkWritable();
       this.checkRange(offset, data.length);
-      await forEachLimited(this.split(offset, data.length), (piece) =>
+      await forEachLimited(this.split(offset, data.length), MAX_PARALLEL_BLOCKS, (piece) =>
         this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length), options.owned === true));
     });
   }
@@ -93,7 +94,7 @@ export class BlockDevice {
       this.checkRange(offset, length);
       const zeros = Buffer.alloc(this.geometry.blockSize);
       const pieces = this.split(offset, length);
-      await forEachLimited(pieces, (piece) => this.writePiece(piece, zeros.subarray(0, piece.length), false));
+      await forEachLimited(pieces, MAX_PARALLEL_BLOCKS, (piece) => this.writePiece(piece, zeros.subarray(0, piece.length), false));
       const whole = pieces.filter((piece) => piece.length === this.geometry.blockSize);
       if (whole.length > 0) await this.io.trimmed(whole[0]!.block, whole.length);
     });
@@ -152,23 +153,4 @@ export class BlockDevice {
       if (--this.inFlight === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
-}
-
-/** Run `fn` over items with at most MAX_PARALLEL_BLOCKS in flight; the first failure rejects after all started work settled. */
-async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  if (items.length === 1) return fn(items[0]!);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_BLOCKS, items.length) }, worker));
-  if (failure) throw failure.error;
 }
