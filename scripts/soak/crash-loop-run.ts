@@ -28,6 +28,7 @@ export function formatRound(result: RoundResult): string {
     (result.killAfterMs === undefined ? '' : `, kill after ${result.killAfterMs} ms`) +
     (result.writer ? ` [writer ${result.writer}]` : '') +
     ` (${(result.durationMs / 1000).toFixed(1)} s)` +
+    (verify && verify.tornDetails.length > 0 ? `\n  torn (allowed): ${verify.tornDetails.join('\n  torn (allowed): ')}` : '') +
     (result.failures.length > 0 ? `\n  FAILED:\n  ${result.failures.join('\n  ')}` : '') +
     (result.errors.length > 0 ? `\n  COULD NOT COMPLETE:\n  ${result.errors.join('\n  ')}` : '');
 }

@@ -13,6 +13,8 @@ export interface VerifyFigures {
   newer: number;
   /** Chunks mixing sectors of the covered write and later ones (allowed after a power cut, which tears at sector size). */
   torn: number;
+  /** The first few torn chunks: which write each sector holds. */
+  tornDetails: string[];
   /** What a completed fsync covered and is not there: each a lost write. */
   failures: string[];
 }
@@ -25,7 +27,7 @@ export interface VerifyFigures {
  * not an older write, not zeros, not another chunk's bytes.
  */
 export async function verifyJournal(root: string, state: JournalState): Promise<VerifyFigures> {
-  const figures: VerifyFigures = { files: 0, chunks: 0, bytes: 0, newer: 0, torn: 0, failures: [] };
+  const figures: VerifyFigures = { files: 0, chunks: 0, bytes: 0, newer: 0, torn: 0, tornDetails: [], failures: [] };
   const present = new Set((await readdir(root)).filter((name) => name !== 'lost+found'));
   for (const name of present) {
     if (!state.files.has(name)) figures.failures.push(`${name}: a file the writer never created`);
@@ -69,6 +71,10 @@ function checkFile(file: JournalFile, data: Buffer, figures: VerifyFigures): voi
     const badSector = sectors().find((at) => !contents.some((content) => content.subarray(at, at + SECTOR_SIZE).equals(bytes.subarray(at, at + SECTOR_SIZE))));
     if (badSector === undefined) {
       figures.torn++;
+      if (figures.tornDetails.length < TORN_DETAILS) {
+        const bySector = sectors().map((at) => allowed.filter((_, i) => contents[i]!.subarray(at, at + SECTOR_SIZE).equals(bytes.subarray(at, at + SECTOR_SIZE))).join('|'));
+        figures.tornDetails.push(`${where}: fsync covered write ${covered}; its sectors hold writes ${bySector.join(' ')}`);
+      }
       continue;
     }
     const holds = found === undefined
@@ -78,6 +84,8 @@ function checkFile(file: JournalFile, data: Buffer, figures: VerifyFigures): voi
       `but it holds ${holds}; first bad sector at chunk offset ${badSector}`);
   }
 }
+
+const TORN_DETAILS = 5;
 
 function sectors(): number[] {
   return Array.from({ length: CHUNK_SIZE / SECTOR_SIZE }, (_, i) => i * SECTOR_SIZE);
