@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { OPTION_KEYS, optionSpec, checkOptionValue, parseOptionValue, type OptionKey } from './options.js';
+import { OPTION_KEYS, OPTION_DEFAULTS, optionSpec, checkOptionValue, parseOptionValue, setCheckedOption, type OptionKey, type OptionValues } from './options.js';
 import { checkCrossFlags } from './check-cross-flags.js';
 import { closestName } from './closest-name.js';
 import { OptionCatalog, EXTRA_FILE_KEYS } from './option-catalog.js';
@@ -93,15 +93,17 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
   const catalog = input.catalog ?? OptionCatalog.forPlugins(plugins);
   const file: ValidatedFile = info ? { options: {}, pluginOptions: {}, problems: {}, where: '' } : validateFile(input.file ?? {}, where, catalog);
 
-  const merged: Record<string, unknown> = {};
+  // The table's defaults, then what the config file and the command line give (every value was
+  // checked against its spec where it was read).
+  const merged: Partial<OptionValues> = { ...OPTION_DEFAULTS };
   const given = new Set<OptionKey>();
   for (const key of OPTION_KEYS) {
     const spec = optionSpec(key);
-    let value = cli.options[key];
+    let value: unknown = cli.options[key];
     if (value === undefined && !spec.cliOnly && key !== 'prefix') value = fileValue(file, key);
-    if (value !== undefined) given.add(key);
-    value ??= spec.default;
-    if (value !== undefined) merged[key] = value;
+    if (value === undefined) continue;
+    given.add(key);
+    setCheckedOption(merged, key, value);
   }
   // As in the C tool (s3b_config.c): --fileMode defaults to 0600, or 0400 with --readOnly.
   merged.fileMode ??= merged.readOnly === true ? 0o400 : 0o600;
@@ -144,12 +146,13 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedCommandLine {
     bucket = cli.positionals[0];
   }
 
-  const config = {
+  const config: ResolvedConfig = {
+    ...OPTION_DEFAULTS,
     ...merged,
     bucket,
     ...(mountPoint === undefined ? {} : { mountPoint }),
     ...(nbdDevice === undefined ? {} : { nbdDevice }),
-  } as unknown as ResolvedConfig;
+  };
   return Object.freeze({
     config: Object.freeze(config),
     fuseOptions: Object.freeze([...cli.fuseOptions]),
@@ -165,7 +168,7 @@ type FileKey = string;
 
 interface ValidatedFile {
   /** The valid option values, typed (size and octal strings parsed). */
-  options: Partial<Record<OptionKey, unknown>>;
+  options: Partial<OptionValues>;
   /** The valid values of the plugins' options, by key. */
   pluginOptions: Record<string, unknown>;
   /** Bad values, thrown only when the merge uses them: a command-line flag may override a bad file value. */
@@ -225,7 +228,7 @@ function validateFile(file: UserConfig, where: string, catalog: OptionCatalog): 
     }
     const problem = checkOptionValue(spec, typed);
     if (problem !== undefined) result.problems[key] = invalid(where, name, problem, hint);
-    else if (option.plugin === undefined) result.options[key] = typed;
+    else if (option.plugin === undefined) setCheckedOption(result.options, key as OptionKey, typed);
     else result.pluginOptions[key] = typed;
   }
   return result;

@@ -249,6 +249,22 @@ type ValueOf<S> = S extends { type: 'boolean' } ? boolean
 /** Every option, by key, with its value type: what a config file may set. */
 export type OptionValues = { -readonly [K in OptionKey]: ValueOf<(typeof OPTION_TABLE)[K]> };
 
+/** The options the table gives a default: always present in a resolved configuration. */
+export type KeysWithDefault = { [K in OptionKey]: (typeof OPTION_TABLE)[K] extends { default: unknown } ? K : never }[OptionKey];
+
+/** Every table default, typed: what a resolved configuration starts from. */
+export const OPTION_DEFAULTS: Readonly<Pick<OptionValues, KeysWithDefault>> = Object.freeze(Object.fromEntries(
+  Object.entries(OPTION_TABLE).flatMap(([key, spec]) => ('default' in spec ? [[key, spec.default]] : [])),
+) as Pick<OptionValues, KeysWithDefault>);
+
+/**
+ * Set one option from a value that `checkOptionValue` accepted for its spec: the one place where a
+ * value parsed from text or read from a config file becomes typed (the check is what proves it).
+ */
+export function setCheckedOption<K extends OptionKey>(target: Partial<OptionValues>, key: K, checked: unknown): void {
+  target[key] = checked as OptionValues[K];
+}
+
 export function optionSpec(key: OptionKey): OptionSpec {
   return OPTION_TABLE[key] as OptionSpec;
 }

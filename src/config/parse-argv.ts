@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseOptionValue, checkOptionValue, type OptionKey } from './options.js';
+import { parseOptionValue, checkOptionValue, setCheckedOption, type OptionKey, type OptionValues } from './options.js';
 import { closestName } from './closest-name.js';
 import { isFusePassthroughOption } from './fuse-passthrough-options.js';
 import { SEPARATE_ARGUMENT_FLAGS } from './separate-argument-flags.js';
@@ -9,7 +9,7 @@ import { S3BackerError } from '../errors/s3backer-error.js';
 /** The command line, parsed but not yet merged with a config file or defaults (see merge-config.ts). */
 export interface ParsedCommandLine {
   /** Options given on the command line (flags, `-o` items, flag-file lines); the last one given wins. */
-  options: Partial<Record<OptionKey, unknown>>;
+  options: Partial<OptionValues>;
   /**
    * Values of the options plugins declare (option-catalog.ts), by key; present when the catalog
    * parsed with has any.
@@ -79,7 +79,7 @@ export function parseArgv(argv: readonly string[], options: ParseArgvOptions = {
   };
 
   const store = (key: string, value: unknown): void => {
-    if (catalog.get(key)?.plugin === undefined) result.options[key as OptionKey] = value;
+    if (catalog.get(key)?.plugin === undefined) setCheckedOption(result.options, key as OptionKey, value);
     else result.pluginOptions![key] = value;
   };
 

@@ -1,6 +1,4 @@
-import type { OptionValues, OPTION_TABLE } from './options.js';
-
-type KeysWithDefault = { [K in keyof typeof OPTION_TABLE]: (typeof OPTION_TABLE)[K] extends { default: unknown } ? K : never }[keyof typeof OPTION_TABLE];
+import type { OptionValues, KeysWithDefault } from './options.js';
 
 /**
  * The frozen, fully defaulted configuration: all that plugins ever see (vite's ResolvedConfig).
