@@ -1,4 +1,4 @@
-import { blockPieces, type BlockPiece } from './block-pieces.js';
+import { blockPieces, type BlockPiece } from '../../src/engine/block-pieces.js';
 import type { Mismatch } from './mismatch.js';
 
 /**
