@@ -11,12 +11,21 @@ import { mustRun } from '../helpers/run-command.js';
 
 const MiB = 1 << 20;
 
-async function peakRssMiB(pid: number): Promise<number> {
+async function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) / 1024;
 }
+const peakRssMiB = (pid: number) => statusMiB(pid, 'VmHWM');
 
-test('back-pressure: copying 12x the cache through the mount keeps peak RSS under cache + 150 MiB, and it does not grow with the copy', { timeout: 180_000 }, async (t) => {
+/**
+ * What the copy may add to the process's size at mount: the cache, plus buffers in flight (FUSE
+ * requests, uploads) and garbage not yet collected. Measured from the process's own size at mount,
+ * because that differs by Node release (Node 22 and 24 start about 8 MiB larger than Node 20 and
+ * keep more garbage under load); the benchmark reports the absolute peak against cache + 150 MiB.
+ */
+const HEADROOM_MIB = 96;
+
+test('back-pressure: copying 20x the cache through the mount adds at most the cache + 96 MiB to the process, and it does not grow with the copy', { timeout: 180_000 }, async (t) => {
   if (skipUnlessFuse(t)) return;
   const server = await startS3rver({ buckets: ['disk'] });
   const work = await mkdtemp(join(tmpdir(), 's3backer-rss-'));
@@ -37,14 +46,20 @@ test('back-pressure: copying 12x the cache through the mount keeps peak RSS unde
         await mustRun('dd', [`if=${source}`, `of=${join(mnt, 'file')}`, 'bs=1M', `seek=${from + i * 32}`, 'conv=notrunc,fdatasync', 'status=none'], { timeoutMs: 120_000 });
       }
     };
-    await copy(1, 0);
+    const atMount = await statusMiB(proc.child.pid!, 'VmRSS');
+    // Warm-up: V8 sizes its heap to the load in the first tens of MiB; after that a bounded
+    // process stops growing, so the second half of the copy must add (almost) nothing to the peak.
+    await copy(2, 0);
     const afterFirst = await peakRssMiB(proc.child.pid!);
-    await copy(5, 32);
+    await copy(4, 64);
+    const afterMiddle = await peakRssMiB(proc.child.pid!);
+    await copy(4, 192);
     const afterAll = await peakRssMiB(proc.child.pid!);
     const stats = await readFile(join(mnt, 'stats'), 'utf8');
-    t.diagnostic(`peak RSS ${afterFirst.toFixed(0)} MiB after 32 MiB, ${afterAll.toFixed(0)} MiB after 192 MiB (cache ${cacheBlocks} MiB)`);
-    assert.ok(afterAll <= cacheBlocks + 150, `peak RSS ${afterAll.toFixed(0)} MiB exceeds the cache (${cacheBlocks} MiB) + 150 MiB`);
-    assert.ok(afterAll - afterFirst < 48, `peak RSS grew by ${(afterAll - afterFirst).toFixed(0)} MiB while copying 160 MiB more: memory is not bounded by the cache`);
+    t.diagnostic(`RSS ${atMount.toFixed(0)} MiB at mount; peak ${afterFirst.toFixed(0)} MiB after 64 MiB, ${afterMiddle.toFixed(0)} after 192 MiB, ${afterAll.toFixed(0)} MiB after 320 MiB (cache ${cacheBlocks} MiB, Node ${process.versions.node})`);
+    assert.ok(afterAll - atMount <= cacheBlocks + HEADROOM_MIB,
+      `peak RSS ${afterAll.toFixed(0)} MiB is ${(afterAll - atMount).toFixed(0)} MiB above the ${atMount.toFixed(0)} MiB at mount: more than the cache (${cacheBlocks} MiB) + ${HEADROOM_MIB} MiB`);
+    assert.ok(afterAll - afterMiddle < 32, `peak RSS grew by ${(afterAll - afterMiddle).toFixed(0)} MiB while copying the last 128 MiB: memory is not bounded by the cache`);
     assert.match(stats, new RegExp(`^block_cache_current_size +([0-9]|1[0-6]) blocks$`, 'm'), 'the cache never holds more than its size');
     assert.equal(await proc.unmount(), 0, proc.output);
   } finally {
