@@ -75,15 +75,19 @@ export class BlockDevice {
 
   /**
    * `owned`: `data` was made for this write and nobody uses it afterwards (an NBD request's
-   * payload), so whole blocks of it may be kept by a cache without a copy. FUSE's buffers are
-   * reused by the binding: never owned.
+   * payload), so a cache may keep it without a copy. Only when the request is exactly one whole
+   * block: a block cut from a larger buffer would keep all of that buffer alive for as long as the
+   * cache keeps the block (a 1 MiB request of 64 KiB blocks, one block still cached, pins 1 MiB).
+   * FUSE's buffers are reused by the binding: never owned.
    */
   async write(offset: number, data: Buffer, options: { owned?: boolean } = {}): Promise<void> {
     return this.track(async () => {
       this.checkWritable();
       this.checkRange(offset, data.length);
-      await forEachLimited(this.split(offset, data.length), MAX_PARALLEL_BLOCKS, (piece) =>
-        this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length), options.owned === true));
+      const pieces = this.split(offset, data.length);
+      const owned = options.owned === true && pieces.length === 1;
+      await forEachLimited(pieces, MAX_PARALLEL_BLOCKS, (piece) =>
+        this.writePiece(piece, data.subarray(piece.at, piece.at + piece.length), owned));
     });
   }
 
