@@ -1,4 +1,4 @@
-import type { StatsProvider } from '../../src/index.js';
+import type { StatsProvider } from 's3backer';
 import type { BlockCache } from './block-cache.js';
 
 const ratio = (hits: number, misses: number) => (hits + misses === 0 ? 0 : hits / (hits + misses)).toFixed(8);

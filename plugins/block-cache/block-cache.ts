@@ -1,4 +1,4 @@
-import { KeyedMutex, S3BackerError, copyBuffer, formatBlockNumber, type Logger } from '../../src/index.js';
+import { KeyedMutex, S3BackerError, copyBuffer, formatBlockNumber, type Logger } from 's3backer';
 import type { CacheStorage, CachedBlock } from './cache-storage.js';
 
 export interface BlockCacheSettings {

@@ -1,5 +1,5 @@
 import { open, readFile, unlink } from 'node:fs/promises';
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 
 /** Who holds a cache file: enough to tell a live process from a dead one whose PID was reused. */
 interface LockOwner {

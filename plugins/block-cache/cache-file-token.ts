@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 import {
   nodeCacheFileIo, readCurrentHeader, readDirectory, writeHeaderUpdate, type CacheFileHandle, type CacheFileIo,
 } from './cache-file.js';

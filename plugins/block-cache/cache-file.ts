@@ -1,6 +1,6 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { S3BackerError, type Logger } from '../../src/index.js';
+import { S3BackerError, type Logger } from 's3backer';
 import type { CacheContents, CacheStorage, CacheVolume, CachedBlock } from './cache-storage.js';
 import {
   ENTRY_SIZE, FREE_ENTRY, HEADER_COPY_OFFSETS, HEADER_REGION_SIZE, currentHeader, decodeEntry, encodeEntry,

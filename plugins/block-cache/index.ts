@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type Logger, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type Logger, type S3BackerPlugin } from 's3backer';
 import { BlockCache, type BlockCacheSettings } from './block-cache.js';
 import type { CacheStorage } from './cache-storage.js';
 import { MemoryStorage } from './memory-storage.js';

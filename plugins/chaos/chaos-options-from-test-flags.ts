@@ -1,4 +1,4 @@
-import type { ResolvedConfig, S3BackerPlugin } from '../../src/index.js';
+import type { ResolvedConfig, S3BackerPlugin } from 's3backer';
 import type { ChaosOptions } from './chaos-options.js';
 import { chaosPlugin } from './chaos-plugin.js';
 

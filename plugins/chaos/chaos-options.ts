@@ -1,4 +1,4 @@
-import { S3BackerError, closestName } from '../../src/index.js';
+import { S3BackerError, closestName } from 's3backer';
 import type { Latency, LatencyDistribution } from './latency-distribution.js';
 import { randomSeed } from './seeded-random.js';
 

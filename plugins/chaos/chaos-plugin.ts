@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from 's3backer';
 import { resolveChaosOptions, type ChaosOptions, type ChaosSettings } from './chaos-options.js';
 import { ChaosStore, type ChaosShared } from './chaos-store.js';
 import { chaosStats, newChaosCounters, type ChaosCounters } from './chaos-stats.js';

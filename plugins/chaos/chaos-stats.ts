@@ -1,4 +1,4 @@
-import { formatSeconds, type StatsProvider } from '../../src/index.js';
+import { formatSeconds, type StatsProvider } from 's3backer';
 
 /** What the chaos store did on purpose, by kind: each is a stats line `chaos_injected_<kind>`. */
 export const CHAOS_FAULT_KINDS = ['500', '503', '429', '403', 'timeout', 'outage', 'truncated', 'no_etag', 'delay'] as const;

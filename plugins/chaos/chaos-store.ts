@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ForwardingStore, closedStoreError, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoreSupports, type StoredObject } from '../../src/index.js';
+import { ForwardingStore, closedStoreError, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoreSupports, type StoredObject } from 's3backer';
 import type { ChaosOperation, ChaosSettings, InjectedStatus } from './chaos-options.js';
 import { sampleLatency } from './latency-distribution.js';
 import { seededRandom } from './seeded-random.js';

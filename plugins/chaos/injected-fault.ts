@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 import { INJECTED_STATUSES, type InjectedStatus } from './chaos-options.js';
 
 const ADVICE = 'the chaos plugin injects this on purpose; change its options (docs/plugins.md) to stop it';

@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 
 /**
  * The option shape every built-in compressor takes, `{ encode?: boolean; level?: number }`, checked

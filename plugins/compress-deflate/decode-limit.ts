@@ -1,4 +1,4 @@
-import type { BlockContext, EncodedObject } from '../../src/index.js';
+import type { BlockContext, EncodedObject } from 's3backer';
 
 /**
  * The most bytes a decompressor may produce for `object`, so that a small stored body that

@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from 's3backer';
 import { checkCompressorOptions } from './check-compressor-options.js';
 import { decodeLimit } from './decode-limit.js';
 import { zlibCompress, zlibDecompress } from './zlib-codec.js';

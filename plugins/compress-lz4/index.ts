@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type BlockContext, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type BlockContext, type S3BackerPlugin } from 's3backer';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
 import { checkCompressorOptions } from '../compress-deflate/check-compressor-options.js';
 import { loadLz4Library, type Lz4Library, type Lz4Loader } from './lz4-library.js';

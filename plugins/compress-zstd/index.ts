@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type BlockContext, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type BlockContext, type S3BackerPlugin } from 's3backer';
 import { decodeLimit } from '../compress-deflate/decode-limit.js';
 import { checkCompressorOptions } from '../compress-deflate/check-compressor-options.js';
 import { loadZstdLibrary, type ZstdLibrary, type ZstdLoader } from './zstd-library.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { KeyedMutex, PreconditionFailedError, S3BackerError, closedStoreError, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { KeyedMutex, PreconditionFailedError, S3BackerError, closedStoreError, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 import { TEMP_NAME_PATTERN, DurableFiles } from './durable-files.js';
 import { nodeFsOps, type FsOps } from './fs-ops.js';
 import { SIDECAR_DIR, readSidecar, formatSidecar, type Sidecar, type SidecarEntry } from './object-sidecar.js';

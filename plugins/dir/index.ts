@@ -1,4 +1,4 @@
-import { BLOCK_CONTENT_TYPE, type S3BackerPlugin } from '../../src/index.js';
+import { BLOCK_CONTENT_TYPE, type S3BackerPlugin } from 's3backer';
 import { DirStore } from './dir-store.js';
 
 export const DIR_PLUGIN_NAME = 'dir';

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { formatBlockNumber } from '../../src/index.js';
+import { formatBlockNumber } from 's3backer';
 
 /** Object metadata holding a block's signature (the C tool's `x-amz-meta-s3backer-hmac`). */
 export const HMAC_META = 's3backer-hmac';

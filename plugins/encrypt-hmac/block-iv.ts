@@ -1,5 +1,5 @@
 import { createCipheriv, getCipherInfo, type Cipher } from 'node:crypto';
-import { formatBlockNumber } from '../../src/index.js';
+import { formatBlockNumber } from 's3backer';
 import type { CipherSpec } from './cipher-name.js';
 
 /** The C tool's `EVP_MAX_IV_LENGTH`: the size of the zero-filled buffer the block number is printed into. */

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, getCipherInfo, getCiphers } from 'node:crypto';
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 
 /** The C tool's default (`S3BACKER_DEFAULT_ENCRYPTION`, s3b_config.c): what a bare `--encrypt` means. */
 export const DEFAULT_CIPHER = 'AES-128-CBC';

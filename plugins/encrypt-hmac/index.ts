@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type BlockContext, type EncodedObject, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type BlockContext, type EncodedObject, type S3BackerPlugin } from 's3backer';
 import { DEFAULT_CIPHER, resolveCipher, resolveKeyLength } from './cipher-name.js';
 import { deriveKeys, encryptionSalt } from './derive-keys.js';
 import { formatHmacMeta, parseHmacMeta, HMAC_META } from './block-hmac.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { ObjectStore } from '../../src/index.js';
+import type { ObjectStore } from 's3backer';
 import { KDF_NAME, PBKDF2_ITERATIONS } from './derive-keys.js';
 
 /**

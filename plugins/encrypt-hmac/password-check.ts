@@ -1,4 +1,4 @@
-import { PreconditionFailedError, S3BackerError, parseContentEncoding, type MountContext, type StoredObject } from '../../src/index.js';
+import { PreconditionFailedError, S3BackerError, parseContentEncoding, type MountContext, type StoredObject } from 's3backer';
 import type { CipherSpec } from './cipher-name.js';
 import type { VolumeKeys } from './derive-keys.js';
 import { blockHmac, hmacMatches, parseHmacMeta, HMAC_META } from './block-hmac.js';

@@ -1,4 +1,4 @@
-import type { PutOptions } from '../../src/index.js';
+import type { PutOptions } from 's3backer';
 
 /** A write of the block is in flight: reads are answered with its data (the C tool's WRITING state). */
 export interface WritingEntry {

@@ -1,4 +1,4 @@
-import type { ResolvedConfig, S3BackerPlugin } from '../../src/index.js';
+import type { ResolvedConfig, S3BackerPlugin } from 's3backer';
 import { md5ProtectPlugin } from './md5-protect-plugin.js';
 
 /**

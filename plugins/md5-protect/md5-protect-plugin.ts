@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from 's3backer';
 import { Md5Cache } from './md5-cache.js';
 import { Md5ProtectedStore } from './md5-protected-store.js';
 import { md5ProtectStats } from './md5-protect-stats.js';

@@ -1,4 +1,4 @@
-import type { StatsProvider } from '../../src/index.js';
+import type { StatsProvider } from 's3backer';
 import type { Md5ProtectCounters } from './md5-protected-store.js';
 
 /** What the stats lines read: the table's size and the store's counters (none before the mount). */

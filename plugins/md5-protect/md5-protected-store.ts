@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ForwardingStore, PreconditionFailedError, S3BackerError, copyBuffer, formatBlockNumber, type BlockGeometry, type GetOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { ForwardingStore, PreconditionFailedError, S3BackerError, copyBuffer, formatBlockNumber, type BlockGeometry, type GetOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 import type { Md5Cache, WrittenEntry } from './md5-cache.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { S3BackerPlugin } from '../../src/index.js';
+import type { S3BackerPlugin } from 's3backer';
 import { MemoryStore, type MemoryVolume } from './memory-store.js';
 
 export const MEMORY_PLUGIN_NAME = 'memory';

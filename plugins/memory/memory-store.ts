@@ -1,4 +1,4 @@
-import { PreconditionFailedError, closedStoreError, copyBuffer, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { PreconditionFailedError, closedStoreError, copyBuffer, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 
 /** ETags are opaque (the ObjectStore contract): a counter is as good as an MD5 and costs nothing (an MD5 of 64 KiB costs 0.16 ms). */
 let nextEtag = 0;

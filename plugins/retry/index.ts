@@ -1,4 +1,4 @@
-import { Stage, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
+import { Stage, type ResolvedConfig, type S3BackerPlugin } from 's3backer';
 import { RetryStore } from './retry-store.js';
 import { RetryStats } from './retry-stats.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';

@@ -1,4 +1,4 @@
-import { formatSeconds, type StatsProvider } from '../../src/index.js';
+import { formatSeconds, type StatsProvider } from 's3backer';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';
 
 /**

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ForwardingStore, S3BackerError, type ErrorCode, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { ForwardingStore, S3BackerError, type ErrorCode, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 import { nextRetryPause, type RetryPolicy } from './retry-policy.js';
 import { isThrottling } from './is-throttling.js';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';

@@ -1,5 +1,5 @@
 import { DeleteObjectsCommand, type DeleteObjectsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import type { DeleteManyResult } from '../../src/index.js';
+import type { DeleteManyResult } from 's3backer';
 
 /** Most keys one DeleteObjects request may name (S3's limit; the C tool's `http_io_bulk_zero` uses it too). */
 export const DELETE_OBJECTS_MAX_KEYS = 1000;

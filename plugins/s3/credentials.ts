@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { S3BackerError, type Logger } from '../../src/index.js';
+import { S3BackerError, type Logger } from 's3backer';
 import { ec2RoleCredentials, type CredentialProvider } from './imds-credentials.js';
 
 /** How the S3 client authenticates. */

@@ -1,6 +1,6 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromInstanceMetadata, getInstanceMetadataEndpoint, httpRequest } from '@smithy/credential-provider-imds';
-import { S3BackerError, type Logger } from '../../src/index.js';
+import { S3BackerError, type Logger } from 's3backer';
 
 /** What the S3Client and the lean path's signer call for keys (the SDK memoizes it and calls again before they expire). */
 export type CredentialProvider = Extract<NonNullable<S3ClientConfig['credentials']>, (...args: never[]) => unknown>;

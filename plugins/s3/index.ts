@@ -1,4 +1,4 @@
-import type { S3BackerPlugin } from '../../src/index.js';
+import type { S3BackerPlugin } from 's3backer';
 import { resolveCredentials, type CredentialEnvironment } from './credentials.js';
 import { readOnlyCredentials, type CredentialProbe } from './read-only-credentials.js';
 import { resolveS3Endpoint, s3StoreOptionsFromConfig } from './s3-store-options.js';

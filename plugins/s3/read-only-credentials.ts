@@ -1,5 +1,5 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import type { Logger } from '../../src/index.js';
+import type { Logger } from 's3backer';
 import type { S3Credentials } from './credentials.js';
 
 /** Looks for credentials the way the S3Client would; injectable for tests. */

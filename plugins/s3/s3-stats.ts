@@ -1,4 +1,4 @@
-import { formatSeconds, type StatsProvider } from '../../src/index.js';
+import { formatSeconds, type StatsProvider } from 's3backer';
 import type { S3Failure } from './s3-failure.js';
 
 export type S3Method = 'GET' | 'PUT' | 'DELETE' | 'HEAD' | 'LIST';

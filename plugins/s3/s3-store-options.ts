@@ -1,4 +1,4 @@
-import { S3BackerError, type Logger, type ResolvedConfig } from '../../src/index.js';
+import { S3BackerError, type Logger, type ResolvedConfig } from 's3backer';
 import type { S3Credentials } from './credentials.js';
 import { canSetTypeOfService, parseIpTos } from './ip-tos.js';
 import type { S3ConnectionOptions } from './s3-agents.js';

@@ -7,7 +7,7 @@ import {
   type S3ClientConfig, type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PreconditionFailedError, S3BackerError, closedStoreError, type DeleteManyResult, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { PreconditionFailedError, S3BackerError, closedStoreError, type DeleteManyResult, type GetOptions, type ListOptions, type Logger, type ObjectInfo, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 import type { S3Credentials } from './credentials.js';
 import { describeFailure, isRetryableFailure, formatFailure, type S3Failure } from './s3-failure.js';
 import { S3Stats, type S3Method } from './s3-stats.js';

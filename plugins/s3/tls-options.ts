@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 
 /** How https connections to the store check the server (`--cacert`, `--insecure`). */
 export interface TlsTrust {

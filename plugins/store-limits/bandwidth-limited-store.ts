@@ -1,4 +1,4 @@
-import { ForwardingStore, type GetOptions, type ObjectStore, type PutOptions, type StoredObject } from '../../src/index.js';
+import { ForwardingStore, type GetOptions, type ObjectStore, type PutOptions, type StoredObject } from 's3backer';
 import type { TokenBucket } from './token-bucket.js';
 
 export interface BandwidthLimits {

@@ -1,4 +1,4 @@
-import { S3BackerError } from '../../src/index.js';
+import { S3BackerError } from 's3backer';
 
 export interface TransferSpeeds {
   /** Bits per second (`--maxUploadSpeed`). */

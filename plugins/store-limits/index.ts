@@ -1,4 +1,4 @@
-import { Stage, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
+import { Stage, type ResolvedConfig, type S3BackerPlugin } from 's3backer';
 import { BandwidthLimitedStore, type BandwidthLimits } from './bandwidth-limited-store.js';
 import { TokenBucket } from './token-bucket.js';
 import { checkTransferSpeeds } from './check-transfer-speeds.js';

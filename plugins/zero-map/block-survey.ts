@@ -1,4 +1,4 @@
-import { isS3BackerError, type BlockGeometry, type Logger, type ObjectStore } from '../../src/index.js';
+import { isS3BackerError, type BlockGeometry, type Logger, type ObjectStore } from 's3backer';
 import { ZeroMap } from './zero-map.js';
 import { surveyRanges, surveyName, type SurveyRange } from './survey-ranges.js';
 

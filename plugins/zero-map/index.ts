@@ -1,4 +1,4 @@
-import { S3BackerError, Stage, type S3BackerPlugin } from '../../src/index.js';
+import { S3BackerError, Stage, type S3BackerPlugin } from 's3backer';
 import { ZeroMap } from './zero-map.js';
 import { BlockSurvey } from './block-survey.js';
 

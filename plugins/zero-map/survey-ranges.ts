@@ -1,4 +1,4 @@
-import { formatBlockNumber, type BlockGeometry } from '../../src/index.js';
+import { formatBlockNumber, type BlockGeometry } from 's3backer';
 
 /** Number of distinct 8-hex-digit names: the name space with `--blockHashPrefix`. */
 const NAME_SPACE = 2 ** 32;

@@ -1,5 +1,5 @@
 import type { test as nodeTest } from 'node:test';
-import type { ObjectStore } from '../../src/index.js';
+import type { ObjectStore } from 's3backer';
 import type { BackendCase } from './cases/backend/backend-case.js';
 import { missingObjectCases } from './cases/backend/missing-objects.js';
 import { roundTripCases } from './cases/backend/round-trip.js';

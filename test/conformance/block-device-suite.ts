@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { test as nodeTest } from 'node:test';
-import { Engine, isS3BackerError, type ObjectStore, type ResolvedConfig, type S3BackerPlugin } from '../../src/index.js';
+import { Engine, isS3BackerError, type ObjectStore, type ResolvedConfig, type S3BackerPlugin } from 's3backer';
 import { zeroMapPlugin } from '../../plugins/zero-map/index.js';
 
 export interface BlockDeviceSuiteOptions {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { isS3BackerError, type ErrorCode, type ObjectStore } from '../../../../src/index.js';
+import { isS3BackerError, type ErrorCode, type ObjectStore } from 's3backer';
 
 /** What a case needs of node:test's TestContext: skipping, with the reason printed. */
 export interface CaseContext {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PreconditionFailedError } from '../../../../src/index.js';
+import { PreconditionFailedError } from 's3backer';
 import { randomBody, skipUnless, type BackendCase } from './backend-case.js';
 
 const reason = (kind: string) => `the ${kind} store does not declare supports.conditionalGet`;
