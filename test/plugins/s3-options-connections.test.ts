@@ -89,11 +89,13 @@ test('parseIpTos: the C tool\'s names and strtol base-0 numbers', () => {
 });
 
 test('--ipTOS: applied to every connection where Node can set it; otherwise one warning at mount, never silence', TIMEOUT, async (t) => {
-  // Every client socket of the process, with its TOS once connected (read then: a closed socket has none).
+  // Every client socket of the process, with its TOS once connected (read then: a closed socket has
+  // none). This listener is registered when the socket is created, before the store's own 'connect'
+  // listener that sets the byte, so it reads on the next turn, as a request's first write comes.
   const connected: Array<{ port: number | undefined; tos: number | undefined }> = [];
   const onSocket = (message: unknown): void => {
     const socket = (message as { socket: Socket & { getTypeOfService?: () => number } }).socket;
-    socket.once('connect', () => connected.push({ port: socket.remotePort, tos: socket.getTypeOfService?.() }));
+    socket.once('connect', () => setImmediate(() => connected.push({ port: socket.remotePort, tos: socket.getTypeOfService?.() })));
   };
   subscribe('net.client.socket', onSocket);
   let result: Run;
