@@ -25,7 +25,7 @@ export interface DeleteObjectsOptions {
 export interface DeleteObjectsOutcome {
   found: number;
   deleted: number;
-  /** Keys that could not be deleted, with the last reason; in the order they failed. */
+  /** Keys that could not be deleted, with the last reason; in key order (deletes run concurrently, so the order they failed in is not repeatable). */
   failed: Array<{ key: string; error: string }>;
   /** `deleteMany` calls made (each one DeleteObjects request for S3). */
   bulkRequests: number;
@@ -133,7 +133,7 @@ export async function deleteObjects(store: ObjectStore, keys: AsyncIterable<stri
       if (window.length === windowSize) {
         await deleteWindow(window);
         window = [];
-        if (outcome.stopped !== undefined) return outcome;
+        if (outcome.stopped !== undefined) return inKeyOrder(outcome);
       }
     }
     await deleteWindow(window);
@@ -142,5 +142,10 @@ export async function deleteObjects(store: ObjectStore, keys: AsyncIterable<stri
     // A listing that fails after the store's retries is the store's failure: stop as for one.
     stop(error);
   }
+  return inKeyOrder(outcome);
+}
+
+function inKeyOrder(outcome: DeleteObjectsOutcome): DeleteObjectsOutcome {
+  outcome.failed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return outcome;
 }
